@@ -1,0 +1,67 @@
+//! The environment-variable seam.
+//!
+//! Environment variables are process-global and tests run on many threads, so providers read
+//! them through an [`Env`] handle: the real process environment in production, a map in tests.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::sync::Arc;
+
+/// Where providers read environment variables from.
+///
+/// ```
+/// use credchain_core::Env;
+/// let env = Env::from_pairs([("AZURE_TENANT_ID", "t1"), ("AZURE_CLIENT_ID", "  ")]);
+/// assert_eq!(env.var("AZURE_TENANT_ID").as_deref(), Some("t1"));
+/// assert_eq!(env.non_blank("AZURE_CLIENT_ID"), None); // whitespace counts as unset
+/// assert!(env.is_set("AZURE_CLIENT_ID"));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub enum Env {
+    /// The process environment.
+    #[default]
+    Process,
+    /// A fixed set of variables; nothing else is set.
+    Map(Arc<HashMap<String, String>>),
+}
+
+impl Env {
+    /// The process environment.
+    pub fn process() -> Self {
+        Env::Process
+    }
+
+    /// An environment holding exactly `pairs`.
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+        Env::Map(Arc::new(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect()))
+    }
+
+    /// An empty environment (a fresh machine).
+    pub fn empty() -> Self {
+        Env::Map(Arc::default())
+    }
+
+    /// The raw value, which may not be Unicode.
+    pub fn var_os(&self, name: &str) -> Option<OsString> {
+        match self {
+            Env::Process => std::env::var_os(name),
+            Env::Map(map) => map.get(name).map(OsString::from),
+        }
+    }
+
+    /// The value as a string. A value that is not valid Unicode reads as `None`; use
+    /// [`var_os`](Env::var_os) to tell the two apart.
+    pub fn var(&self, name: &str) -> Option<String> {
+        self.var_os(name).and_then(|v| v.into_string().ok())
+    }
+
+    /// The value with surrounding whitespace trimmed, or `None` when unset or blank.
+    pub fn non_blank(&self, name: &str) -> Option<String> {
+        self.var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+
+    /// `true` when the variable is set at all, even to an empty value.
+    pub fn is_set(&self, name: &str) -> bool {
+        self.var_os(name).is_some()
+    }
+}
