@@ -48,7 +48,9 @@ mod fake {
     impl FakeClock {
         /// A clock reading `secs` seconds after the Unix epoch.
         pub fn at_unix(secs: u64) -> Self {
-            FakeClock { nanos: Arc::new(AtomicU64::new(secs.saturating_mul(1_000_000_000))) }
+            FakeClock {
+                nanos: Arc::new(AtomicU64::new(secs.saturating_mul(1_000_000_000))),
+            }
         }
 
         /// Moves the clock forward.
@@ -59,8 +61,12 @@ mod fake {
 
         /// Sets the clock to `time` (which must not be before the epoch; earlier times clamp to it).
         pub fn set(&self, time: SystemTime) {
-            let nanos = time.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_nanos();
-            self.nanos.store(u64::try_from(nanos).unwrap_or(u64::MAX), Ordering::SeqCst);
+            let nanos = time
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos();
+            self.nanos
+                .store(u64::try_from(nanos).unwrap_or(u64::MAX), Ordering::SeqCst);
         }
 
         /// The current reading in whole seconds since the epoch.

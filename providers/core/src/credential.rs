@@ -42,11 +42,7 @@ pub trait TokenCredential: Send + Sync + std::fmt::Debug {
     ///
     /// An [`Error`] whose [`kind`](Error::kind) tells a chain whether to move on.
     #[must_use = "a token request does nothing unless awaited"]
-    async fn get_token(
-        &self,
-        scopes: &[&str],
-        options: &TokenRequestOptions,
-    ) -> Result<AccessToken, Error>;
+    async fn get_token(&self, scopes: &[&str], options: &TokenRequestOptions) -> Result<AccessToken, Error>;
 }
 
 macro_rules! forward {

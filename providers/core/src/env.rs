@@ -33,7 +33,9 @@ impl Env {
 
     /// An environment holding exactly `pairs`.
     pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
-        Env::Map(Arc::new(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect()))
+        Env::Map(Arc::new(
+            pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+        ))
     }
 
     /// An empty environment (a fresh machine).
@@ -57,7 +59,9 @@ impl Env {
 
     /// The value with surrounding whitespace trimmed, or `None` when unset or blank.
     pub fn non_blank(&self, name: &str) -> Option<String> {
-        self.var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+        self.var(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
     }
 
     /// `true` when the variable is set at all, even to an empty value.

@@ -79,8 +79,18 @@ pub struct Attempt {
 
 impl Attempt {
     /// Records that `provider` ended with `outcome` after `elapsed`, because of `error`.
-    pub fn new(provider: impl Into<Box<str>>, outcome: AttemptOutcome, elapsed: Duration, error: Error) -> Self {
-        Attempt { provider: provider.into(), outcome, elapsed, error }
+    pub fn new(
+        provider: impl Into<Box<str>>,
+        outcome: AttemptOutcome,
+        elapsed: Duration,
+        error: Error,
+    ) -> Self {
+        Attempt {
+            provider: provider.into(),
+            outcome,
+            elapsed,
+            error,
+        }
     }
 
     /// The provider's name.
@@ -179,7 +189,12 @@ impl Error {
     /// A chain's error: `kind` is the outcome of the whole chain, `attempts` lists every
     /// provider tried, in order.
     #[cold]
-    pub fn from_attempts(chain: &str, kind: ErrorKind, message: impl Into<String>, attempts: Vec<Attempt>) -> Self {
+    pub fn from_attempts(
+        chain: &str,
+        kind: ErrorKind,
+        message: impl Into<String>,
+        attempts: Vec<Attempt>,
+    ) -> Self {
         Error(Arc::new(Repr {
             kind,
             provider: chain.into(),
@@ -198,7 +213,10 @@ impl Error {
             source: shared.source.clone(),
             attempts: shared.attempts.clone(),
         });
-        Error(Arc::new(Repr { source: Some(Arc::new(source)), ..repr }))
+        Error(Arc::new(Repr {
+            source: Some(Arc::new(source)),
+            ..repr
+        }))
     }
 
     /// The same error with another kind (for example a developer tool's failure that a chain
@@ -247,7 +265,9 @@ impl Error {
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut s = f.debug_struct("Error");
-        s.field("kind", &self.0.kind).field("provider", &self.0.provider).field("message", &self.0.message);
+        s.field("kind", &self.0.kind)
+            .field("provider", &self.0.provider)
+            .field("message", &self.0.message);
         if let Some(source) = &self.0.source {
             s.field("source", source);
         }
@@ -279,7 +299,9 @@ impl fmt::Display for Error {
             )?;
             // Indent nested multi-line reasons (a chain inside a chain) under their line.
             let reason = attempt.error.to_string();
-            let reason = reason.strip_prefix(&format!("{}: ", attempt.provider)).unwrap_or(&reason);
+            let reason = reason
+                .strip_prefix(&format!("{}: ", attempt.provider))
+                .unwrap_or(&reason);
             for (n, line) in reason.lines().enumerate() {
                 if n > 0 {
                     f.write_str("\n     ")?;
@@ -303,11 +325,24 @@ mod tests {
 
     #[test]
     fn chain_display_lists_every_attempt() {
-        let a = Attempt::new("A", AttemptOutcome::Unavailable, Duration::from_micros(100), Error::unavailable("A", "set `X`"));
-        let b = Attempt::new("B", AttemptOutcome::Failed, Duration::from_millis(5), Error::authentication_failed("B", "refused"));
+        let a = Attempt::new(
+            "A",
+            AttemptOutcome::Unavailable,
+            Duration::from_micros(100),
+            Error::unavailable("A", "set `X`"),
+        );
+        let b = Attempt::new(
+            "B",
+            AttemptOutcome::Failed,
+            Duration::from_millis(5),
+            Error::authentication_failed("B", "refused"),
+        );
         let err = Error::from_attempts("Chain", ErrorKind::AuthenticationFailed, "B failed", vec![a, b]);
         let text = err.to_string();
-        assert_eq!(text, "Chain: B failed\n  1. A (unavailable, 0.1 ms): set `X`\n  2. B (failed, 5.0 ms): refused");
+        assert_eq!(
+            text,
+            "Chain: B failed\n  1. A (unavailable, 0.1 ms): set `X`\n  2. B (failed, 5.0 ms): refused"
+        );
         assert_eq!(err.attempts().len(), 2);
         assert_eq!(err.attempts()[1].error().kind(), ErrorKind::AuthenticationFailed);
     }
@@ -323,6 +358,9 @@ mod tests {
     fn source_is_kept() {
         let io = std::io::Error::other("disk");
         let e = Error::transient("P", "read failed").with_source(io);
-        assert_eq!(StdError::source(&e).map(|s| s.to_string()).as_deref(), Some("disk"));
+        assert_eq!(
+            StdError::source(&e).map(|s| s.to_string()).as_deref(),
+            Some("disk")
+        );
     }
 }

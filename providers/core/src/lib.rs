@@ -56,9 +56,9 @@ mod options;
 mod token;
 pub mod validate;
 
-pub use clock::{Clock, SystemClock};
 #[cfg(feature = "test-util")]
 pub use clock::FakeClock;
+pub use clock::{Clock, SystemClock};
 pub use credential::TokenCredential;
 pub use env::Env;
 pub use error::{Attempt, AttemptOutcome, Error, ErrorKind};

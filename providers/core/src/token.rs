@@ -160,7 +160,10 @@ mod tests {
 
     #[test]
     fn token_is_never_formatted() {
-        let t = AccessToken::new("top-secret-value", SystemTime::UNIX_EPOCH + Duration::from_secs(5));
+        let t = AccessToken::new(
+            "top-secret-value",
+            SystemTime::UNIX_EPOCH + Duration::from_secs(5),
+        );
         for shown in [format!("{t:?}"), format!("{t}"), format!("{t:#?}")] {
             assert!(!shown.contains("top-secret-value"), "{shown}");
         }

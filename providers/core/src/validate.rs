@@ -24,7 +24,11 @@ pub const INVALID_SCOPE: &str =
 ///
 /// A message naming the value and the allowed characters.
 pub fn tenant_id(value: &str) -> Result<(), String> {
-    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-') {
+    if !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+    {
         Ok(())
     } else {
         Err(format!("{INVALID_TENANT}; got {}", quoted(value)))
@@ -38,7 +42,11 @@ pub fn tenant_id(value: &str) -> Result<(), String> {
 /// A message naming the value and the allowed characters.
 #[inline]
 pub fn scope(value: &str) -> Result<(), String> {
-    if is_valid_scope(value) { Ok(()) } else { Err(format!("{INVALID_SCOPE}; got {}", quoted(value))) }
+    if is_valid_scope(value) {
+        Ok(())
+    } else {
+        Err(format!("{INVALID_SCOPE}; got {}", quoted(value)))
+    }
 }
 
 /// The check behind [`scope`], without building a message.
@@ -57,7 +65,9 @@ pub fn is_valid_scope(value: &str) -> bool {
 /// A message naming the value and suggesting the subscription's ID instead.
 pub fn subscription(value: &str) -> Result<(), String> {
     if !value.is_empty()
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b' ' | b'-'))
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b' ' | b'-'))
     {
         Ok(())
     } else {
@@ -84,7 +94,13 @@ mod tests {
 
     #[test]
     fn reference_vectors() {
-        let valid_everywhere = ["c878a2ab-8ef4-413b-83a0-199afb84d7fb", "contoso.onmicrosoft.com", "organizations", "common", "adfs"];
+        let valid_everywhere = [
+            "c878a2ab-8ef4-413b-83a0-199afb84d7fb",
+            "contoso.onmicrosoft.com",
+            "organizations",
+            "common",
+            "adfs",
+        ];
         for v in valid_everywhere {
             assert!(tenant_id(v).is_ok(), "{v}");
             assert!(scope(v).is_ok(), "{v}");
