@@ -36,6 +36,17 @@ pub trait TokenCredential: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// Returns a token at once when one is at hand without any I/O, such as a cache hit.
+    ///
+    /// This is the allocation-free fast path that caches and middleware forward; a chain tries
+    /// it before the async [`get_token`](Self::get_token). Providers that fetch tokens leave the
+    /// default, which returns `None` ("ask `get_token`"). Never return a token that `get_token`
+    /// would not return for the same request (an expired one, or one for another tenant).
+    fn get_token_now(&self, scopes: &[&str], options: &TokenRequestOptions) -> Option<AccessToken> {
+        let _ = (scopes, options);
+        None
+    }
+
     /// Gets a token for `scopes`.
     ///
     /// # Errors
@@ -54,6 +65,9 @@ macro_rules! forward {
             }
             fn home_tenant(&self) -> Option<&str> {
                 (**self).home_tenant()
+            }
+            fn get_token_now(&self, scopes: &[&str], options: &TokenRequestOptions) -> Option<AccessToken> {
+                (**self).get_token_now(scopes, options)
             }
             async fn get_token(
                 &self,
