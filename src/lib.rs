@@ -1,1 +1,50 @@
-//! placeholder
+//! Ordered Azure credential chains with the cross-cutting rules written once.
+//!
+//! credchain gets Azure access tokens from wherever they can be had — environment variables,
+//! the Azure CLI, VS Code, your own sources — through one async trait, [`TokenCredential`].
+//!
+//! * [`ChainedCredential`] tries providers in order: a provider that *cannot* try reports
+//!   unavailable and the chain moves on; one that tried and *failed* stops the chain with an
+//!   error listing every attempt.
+//! * Middleware wraps any provider: [`TenantPolicy`] (the tenant allow-list, with
+//!   azure-identity's exact rules) and [`TokenCache`] (per-key single-flight, proactive
+//!   refresh, allocation-free hits). Compose them with [`Layer`].
+//! * [`testing`] (feature `testing`) has fake providers and a fake clock for your tests.
+//!
+//! The provider API ([`TokenCredential`], [`AccessToken`], [`Error`], …) lives in the small
+//! `credchain-core` crate and is re-exported here; provider authors depend on that crate alone.
+//!
+//! # Example
+//!
+//! ```
+//! use credchain::{ChainedCredential, TokenRequestOptions};
+//! use credchain::testing::StaticCredential;
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), credchain::Error> {
+//! let chain = ChainedCredential::builder()
+//!     .provider(StaticCredential::unavailable("EnvironmentCredential", "`AZURE_CLIENT_ID` is not set"))
+//!     .developer_tool(StaticCredential::new("AzureCliCredential", "token"))
+//!     .build()?;
+//! let token = chain.get_token(&["https://management.azure.com/.default"], &TokenRequestOptions::new()).await?;
+//! println!("expires at {:?}", token.expires_on());
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations, unreachable_pub)]
+#![forbid(unsafe_code)]
+
+pub mod cache;
+pub mod chain;
+mod layer;
+pub mod tenant;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use cache::{TokenCache, TokenCacheLayer};
+pub use chain::{ChainedCredential, ChainedCredentialBuilder, ProviderEntry};
+#[doc(inline)]
+pub use credchain_core::{
+    AccessToken, Attempt, AttemptOutcome, Clock, Env, Error, ErrorKind, Secret, SystemClock, TokenCredential,
+    TokenRequestOptions, async_trait, validate,
+};
+pub use layer::Layer;
+pub use tenant::{TenantPolicy, TenantPolicyLayer};

@@ -1,0 +1,61 @@
+//! One cache entry: the current token, the in-flight load and the refresh bookkeeping.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use arc_swap::ArcSwapOption;
+use credchain_core::{AccessToken, Error};
+use futures::future::{BoxFuture, Shared, WeakShared};
+use parking_lot::Mutex;
+
+/// The future every caller waiting on one key shares.
+pub(crate) type SharedLoad = Shared<BoxFuture<'static, Result<AccessToken, Error>>>;
+
+/// A token and the moment a caller should start refreshing it.
+#[derive(Debug)]
+pub(crate) struct Cached {
+    pub(crate) token: AccessToken,
+    /// Never after `token.expires_on()`.
+    pub(crate) refresh_at: SystemTime,
+}
+
+/// Everything the cache keeps for one key.
+#[derive(Default)]
+pub(crate) struct Slot {
+    /// Read without locks on every hit.
+    pub(crate) current: ArcSwapOption<Cached>,
+    /// The load in progress, if any. Weak, so that when every waiter has gone the load is dropped
+    /// (and with it, say, a running `az` process).
+    pub(crate) inflight: Mutex<Option<WeakShared<BoxFuture<'static, Result<AccessToken, Error>>>>>,
+    /// When the last proactive refresh started; limits retries after failures.
+    pub(crate) last_proactive_attempt: Mutex<Option<SystemTime>>,
+}
+
+impl Slot {
+    /// The cached token if it is not yet due for refresh at `now`.
+    #[inline]
+    pub(crate) fn fresh(&self, now: SystemTime) -> Option<AccessToken> {
+        let current = self.current.load();
+        match &*current {
+            Some(cached) if now < cached.refresh_at => Some(cached.token.clone()),
+            _ => None,
+        }
+    }
+
+    /// The cached token if it has not expired at `now`, with its refresh time.
+    pub(crate) fn valid(&self, now: SystemTime) -> Option<Arc<Cached>> {
+        self.current
+            .load_full()
+            .filter(|cached| now < cached.token.expires_on())
+    }
+
+    /// The load in progress, if one is still wanted by someone.
+    pub(crate) fn inflight(&self) -> Option<SharedLoad> {
+        self.inflight.lock().as_ref().and_then(WeakShared::upgrade)
+    }
+
+    /// `true` when the slot holds nothing worth keeping at `now`.
+    pub(crate) fn is_idle(&self, now: SystemTime) -> bool {
+        self.valid(now).is_none() && self.inflight().is_none()
+    }
+}

@@ -1,0 +1,13 @@
+//! Tenant policy: which tenant a request may get a token for.
+//!
+//! [`TenantPolicy`] wraps a provider and, before anything else happens, validates the requested
+//! tenant and scopes and resolves the tenant exactly as azure-identity does (see [`resolve_tenant`]).
+//! The provider then sees the *resolved* tenant in `options.tenant_id()`.
+
+mod layer;
+mod resolve;
+mod service;
+
+pub use layer::TenantPolicyLayer;
+pub use resolve::{AllowedTenants, resolve_tenant};
+pub use service::TenantPolicy;
