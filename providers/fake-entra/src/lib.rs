@@ -1,0 +1,96 @@
+//! A fake Microsoft Entra ID token endpoint, served over real HTTPS on `127.0.0.1`, for testing
+//! anything that gets Azure tokens: credchain's providers, your own app, or the real Azure CLI.
+//!
+//! It behaves like the real service where a client can tell the difference: the same endpoints,
+//! form fields, validation rules, status codes and JSON error shapes (`AADSTS…` codes), a CA you
+//! must trust, and JWT-shaped tokens you can decode.
+//!
+//! | item | what it is |
+//! |---|---|
+//! | [`FakeEntra`], [`FakeEntraBuilder`] | the server: register tenants, clients, users, subscriptions; inspect requests |
+//! | [`RecordedRequest`] | one request as received (method, path, query, form, headers) |
+//! | [`TestCertificate`] | an RSA client certificate as PEM, encrypted PEM or PKCS#12 |
+//! | [`FakeProxy`] | an HTTP `CONNECT` proxy on loopback, to test `HTTPS_PROXY` / `NO_PROXY` |
+//! | [`decode_jwt`] | decodes issued tokens and recorded client assertions |
+//!
+//! # Example: a client secret
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! use credchain_fake_entra::{FakeEntra, decode_jwt};
+//!
+//! let entra = FakeEntra::builder()
+//!     .client_secret("tenant-1", "app-1", "s3cret")
+//!     .start()
+//!     .await?;
+//! // Point the client under test at `entra.authority()` and make it trust `entra.ca_pem()`
+//! // (or set `SSL_CERT_FILE` / `REQUESTS_CA_BUNDLE` to `entra.ca_pem_path()`).
+//! assert!(entra.token_url("tenant-1").starts_with("https://127.0.0.1:"));
+//! # let _ = decode_jwt;
+//! // ... run the client, then assert on what it sent and got:
+//! assert_eq!(entra.token_request_count(), 0);
+//! assert!(entra.issued_tokens().is_empty());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Endpoints
+//!
+//! | request | behaviour |
+//! |---|---|
+//! | `POST /{tenant}/oauth2/v2.0/token` | grants `client_credentials` (secret or certificate assertion), `refresh_token`, `password` |
+//! | `GET /{tenant}/v2.0/.well-known/openid-configuration` | discovery document; `common`, `organizations`, `consumers` always work |
+//! | `GET /subscriptions?api-version=…`, `GET /subscriptions/{id}`, `GET /tenants` | ARM listings; need `Authorization: Bearer <token issued by this fake>` |
+//!
+//! # Errors the token endpoint returns
+//!
+//! Every error body has `error`, `error_description` (starting `AADSTS{code}: `), `error_codes`,
+//! `timestamp`, `trace_id` and `correlation_id` (fresh per response).
+//!
+//! | situation | status | `error` | code |
+//! |---|---|---|---|
+//! | unknown tenant | 400 | `invalid_request` (`invalid_tenant` on discovery) | 90002 |
+//! | missing `grant_type`, `client_id`, `scope`, `refresh_token`, `username`, `password` | 400 | `invalid_request` | 900144 |
+//! | unknown client in that tenant | 400 | `unauthorized_client` | 700016 |
+//! | wrong client secret | 401 | `invalid_client` | 7000215 |
+//! | neither secret nor assertion | 401 | `invalid_client` | 7000218 |
+//! | client-credentials scope without `/.default` / several resources | 400 | `invalid_scope` | 1002012 / 70011 |
+//! | assertion malformed, wrong `aud`, no `jti`, unsupported `alg` | 401 | `invalid_client` | 50027 |
+//! | assertion signed by an unregistered key / bad signature | 401 | `invalid_client` | 700027 |
+//! | assertion `iss` or `sub` ≠ `client_id` | 401 | `invalid_client` | 700021 |
+//! | assertion expired or not yet valid | 401 | `invalid_client` | 700024 |
+//! | assertion `jti` already used (code chosen by this fake) | 401 | `invalid_client` | 700023 |
+//! | unknown or foreign refresh token | 400 | `invalid_grant` | 70000 |
+//! | unknown user / wrong password | 400 | `invalid_grant` | 50034 / 50126 |
+//! | other `grant_type` | 400 | `unsupported_grant_type` | 70003 |
+//! | [`FakeEntra::fail_next`] with 429 / 500 / 503 | as given | `temporarily_unavailable` / `server_error` | 90055 / 50000 / 90033 |
+//!
+//! # Issued tokens
+//!
+//! Access tokens are HS256 JWTs (signed with a random per-server key; not verifiable by
+//! clients, exactly like real Entra tokens for other audiences). Claims: `aud` (the scope's
+//! resource), `iss`, `iat`, `nbf`, `exp`, `tid`, `oid`, `sub`, `azp`, `scp` (the requested
+//! resource scopes, space-separated), `uti` (unique per token), `ver`, `idtyp`, and `appid`
+//! for applications or `upn` / `preferred_username` / `name` for users. Decode them with
+//! [`decode_jwt`].
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations, unreachable_pub)]
+#![forbid(unsafe_code)]
+
+mod cert;
+mod entra_error;
+mod jwt;
+mod proxy;
+mod record;
+mod reply;
+mod server;
+mod state;
+mod time_fmt;
+mod tls;
+
+pub use cert::TestCertificate;
+pub use jwt::{DecodedJwt, decode_jwt};
+pub use proxy::FakeProxy;
+pub use record::RecordedRequest;
+pub use server::{DEFAULT_TOKEN_LIFETIME, FakeEntra, FakeEntraBuilder};
