@@ -1,0 +1,320 @@
+//! Tenant policy through the public API: every row of azure-identity's resolve_tenant table
+//! (azure-identity-behaviour.md §11.1), validation before the provider runs, and the
+//! allow-list sources (builder, chain, `AZURE_ADDITIONALLY_ALLOWED_TENANTS`).
+
+use credchain::testing::ScriptedCredential;
+use credchain::{
+    ChainedCredential, Env, ErrorKind, Layer, TenantPolicyLayer, TokenCredential, TokenRequestOptions,
+};
+
+const SCOPE: &[&str] = &["https://management.azure.com/.default"];
+
+/// What the provider should be asked for, or the tenant named in the refusal.
+enum Expect {
+    Resolved(Option<&'static str>),
+    NotAllowed(&'static str),
+}
+
+async fn run(
+    home: Option<&str>,
+    requested: Option<&str>,
+    allowed: Option<&[&str]>,
+    disable: Option<&str>,
+) -> (Result<(), credchain::Error>, ScriptedCredential) {
+    let mut provider = ScriptedCredential::new("Provider").always_ok("token");
+    if let Some(home) = home {
+        provider = provider.with_home_tenant(home);
+    }
+    let env = match disable {
+        Some(value) => Env::from_pairs([("AZURE_IDENTITY_DISABLE_MULTITENANTAUTH", value)]),
+        None => Env::empty(),
+    };
+    let credential = TenantPolicyLayer::new()
+        .env(env)
+        .additionally_allowed_tenants(allowed.unwrap_or(&[]).iter())
+        .layer(provider.clone());
+    let mut options = TokenRequestOptions::new();
+    if let Some(requested) = requested {
+        options = options.with_tenant_id(requested);
+    }
+    (credential.get_token(SCOPE, &options).await.map(drop), provider)
+}
+
+#[tokio::test]
+async fn every_row_of_the_reference_table() {
+    use Expect::*;
+    let rows: &[(Option<&str>, Option<&str>, Option<&[&str]>, Option<&str>, Expect)] = &[
+        (Some("tenant-a"), None, None, None, Resolved(Some("tenant-a"))),
+        (
+            Some("tenant-a"),
+            Some("tenant-a"),
+            None,
+            None,
+            Resolved(Some("tenant-a")),
+        ),
+        (
+            Some("tenant-a"),
+            Some("tenant-b"),
+            None,
+            None,
+            NotAllowed("tenant-b"),
+        ),
+        (
+            Some("tenant-a"),
+            Some("tenant-b"),
+            Some(&[]),
+            None,
+            NotAllowed("tenant-b"),
+        ),
+        (
+            Some("tenant-a"),
+            Some("tenant-b"),
+            Some(&["tenant-b"]),
+            None,
+            Resolved(Some("tenant-b")),
+        ),
+        (
+            Some("tenant-a"),
+            Some("tenant-b"),
+            Some(&["tenant-c"]),
+            None,
+            NotAllowed("tenant-b"),
+        ),
+        (
+            Some("tenant-a"),
+            Some("tenant-b"),
+            Some(&["*"]),
+            None,
+            Resolved(Some("tenant-b")),
+        ),
+        (
+            Some("tenant-a"),
+            Some("TENANT-A"),
+            None,
+            None,
+            NotAllowed("TENANT-A"),
+        ),
+        (
+            Some("tenant-a"),
+            Some("tenant-b"),
+            Some(&["TENANT-B"]),
+            None,
+            NotAllowed("tenant-b"),
+        ),
+        (Some(""), Some("tenant-b"), None, None, Resolved(Some("tenant-b"))),
+        (Some(""), None, None, None, Resolved(None)),
+        (None, Some("tenant-b"), None, None, Resolved(Some("tenant-b"))),
+        (None, None, None, None, Resolved(None)),
+        (
+            Some("organizations"),
+            Some("tenant-b"),
+            None,
+            None,
+            Resolved(Some("tenant-b")),
+        ),
+        (
+            Some("organizations"),
+            Some("tenant-b"),
+            Some(&[]),
+            None,
+            Resolved(Some("tenant-b")),
+        ),
+        (
+            Some("organizations"),
+            Some("tenant-b"),
+            Some(&["tenant-c"]),
+            None,
+            NotAllowed("tenant-b"),
+        ),
+        (
+            Some("organizations"),
+            Some("tenant-b"),
+            Some(&["tenant-b"]),
+            None,
+            Resolved(Some("tenant-b")),
+        ),
+        (
+            Some("common"),
+            Some("tenant-b"),
+            None,
+            None,
+            NotAllowed("tenant-b"),
+        ),
+        (Some("adfs"), Some("tenant-b"), None, None, Resolved(Some("adfs"))),
+        (
+            Some("adfs"),
+            Some("tenant-b"),
+            Some(&["*"]),
+            None,
+            Resolved(Some("adfs")),
+        ),
+        (
+            Some("tenant-a"),
+            Some("tenant-b"),
+            Some(&["*"]),
+            Some("true"),
+            Resolved(Some("tenant-a")),
+        ),
+        (
+            Some("tenant-a"),
+            Some("tenant-b"),
+            None,
+            Some("false"),
+            Resolved(Some("tenant-a")),
+        ),
+        (
+            Some("tenant-a"),
+            Some("tenant-b"),
+            None,
+            Some("0"),
+            Resolved(Some("tenant-a")),
+        ),
+        (
+            Some("tenant-a"),
+            Some("tenant-b"),
+            None,
+            Some(""),
+            NotAllowed("tenant-b"),
+        ),
+        (Some(""), Some("tenant-b"), None, Some("1"), Resolved(None)),
+    ];
+    for (i, (home, requested, allowed, disable, expect)) in rows.iter().enumerate() {
+        let (result, provider) = run(*home, *requested, *allowed, *disable).await;
+        match expect {
+            Resolved(tenant) => {
+                assert!(result.is_ok(), "row {i}: {result:?}");
+                let seen = provider.requests();
+                assert_eq!(seen.len(), 1, "row {i}");
+                assert_eq!(seen[0].tenant_id.as_deref(), *tenant, "row {i}");
+            }
+            NotAllowed(tenant) => {
+                let err = result.expect_err(&format!("row {i} must be refused"));
+                assert_eq!(err.kind(), ErrorKind::AuthenticationFailed, "row {i}");
+                assert!(
+                    err.message().contains(&format!("tenant `{tenant}`")),
+                    "row {i}: {err}"
+                );
+                assert!(
+                    err.message().contains("additionally_allowed_tenants"),
+                    "row {i}: {err}"
+                );
+                assert_eq!(provider.calls(), 0, "row {i}: the provider must not run");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_empty_requested_tenant_is_invalid_input_not_a_tenant() {
+    // azure-identity reaches the allow-list with "" and refuses "tenant ."; we reject it earlier.
+    let (result, provider) = run(Some("tenant-a"), Some(""), None, None).await;
+    assert_eq!(result.unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(provider.calls(), 0);
+}
+
+#[tokio::test]
+async fn bad_tenants_and_scopes_never_reach_the_provider() {
+    let provider = ScriptedCredential::new("Provider").always_ok("token");
+    let credential = TenantPolicyLayer::new().env(Env::empty()).layer(provider.clone());
+    for tenant in ["my tenant", "a/b", "t;rm -rf", "ténant", "x\ny"] {
+        let options = TokenRequestOptions::new().with_tenant_id(tenant);
+        let err = credential.get_token(SCOPE, &options).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{tenant}");
+        assert!(
+            !err.to_string().contains('\n'),
+            "control characters are escaped: {err}"
+        );
+    }
+    for scope in [
+        "",
+        "https://x/.default offline_access",
+        "https://x/?a=b",
+        "$(reboot)",
+    ] {
+        let err = credential
+            .get_token(&[scope], &TokenRequestOptions::new())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{scope}");
+    }
+    let err = credential
+        .get_token(&[], &TokenRequestOptions::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert_eq!(provider.calls(), 0);
+}
+
+#[tokio::test]
+async fn environment_allow_list_is_semicolon_separated_and_adds_to_the_builder_list() {
+    let provider = ScriptedCredential::new("Provider")
+        .with_home_tenant("home")
+        .always_ok("token");
+    let env = Env::from_pairs([("AZURE_ADDITIONALLY_ALLOWED_TENANTS", "t1; t2")]);
+    let credential = TenantPolicyLayer::new()
+        .env(env)
+        .additionally_allowed_tenants(["t3"])
+        .layer(provider);
+    for allowed in ["t1", "t2", "t3"] {
+        let options = TokenRequestOptions::new().with_tenant_id(allowed);
+        assert!(credential.get_token(SCOPE, &options).await.is_ok(), "{allowed}");
+    }
+    let options = TokenRequestOptions::new().with_tenant_id("t4");
+    assert_eq!(
+        credential.get_token(SCOPE, &options).await.unwrap_err().kind(),
+        ErrorKind::AuthenticationFailed
+    );
+}
+
+#[tokio::test]
+async fn chain_wide_and_per_provider_allow_lists() {
+    let a = ScriptedCredential::new("A")
+        .with_home_tenant("home")
+        .always_ok("a");
+    let b = ScriptedCredential::new("B")
+        .with_home_tenant("home")
+        .always_ok("b");
+    let chain = ChainedCredential::builder()
+        .env(Env::empty())
+        .additionally_allowed_tenants(["everyone"])
+        .entry(credchain::ProviderEntry::new(a.clone()).additionally_allowed_tenants(["only-a"]))
+        .provider(b.clone())
+        .build()
+        .unwrap();
+    let only_a = TokenRequestOptions::new().with_tenant_id("only-a");
+    assert_eq!(chain.get_token(SCOPE, &only_a).await.unwrap().secret(), "a");
+    let everyone = TokenRequestOptions::new().with_tenant_id("everyone");
+    assert_eq!(chain.get_token(SCOPE, &everyone).await.unwrap().secret(), "a");
+
+    let chain_b = ChainedCredential::builder()
+        .env(Env::empty())
+        .additionally_allowed_tenants(["everyone"])
+        .provider(b)
+        .build()
+        .unwrap();
+    assert_eq!(
+        chain_b.get_token(SCOPE, &only_a).await.unwrap_err().kind(),
+        ErrorKind::AuthenticationFailed
+    );
+}
+
+#[tokio::test]
+async fn a_cached_token_never_bypasses_the_tenant_check() {
+    let provider = ScriptedCredential::new("Provider")
+        .with_home_tenant("home")
+        .always_ok("token");
+    let chain = ChainedCredential::builder()
+        .env(Env::empty())
+        .sticky(true)
+        .provider(provider.clone())
+        .build()
+        .unwrap();
+    chain.get_token(SCOPE, &TokenRequestOptions::new()).await.unwrap();
+    // Same scopes, now for a tenant that is not allowed: refused, although a token is cached.
+    let other = TokenRequestOptions::new().with_tenant_id("intruder");
+    assert_eq!(
+        chain.get_token(SCOPE, &other).await.unwrap_err().kind(),
+        ErrorKind::AuthenticationFailed
+    );
+    assert_eq!(provider.calls(), 1);
+}
