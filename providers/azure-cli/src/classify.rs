@@ -1,0 +1,266 @@
+//! Turning a failed `az` run (exit status + stderr) into an error category and a message. Pure.
+//!
+//! Rules, in order (they follow azure-identity, with the message improvements noted):
+//!
+//! 1. Exit status 127, or stderr starting with `'az' is not recognized` → the CLI is not installed
+//!    (a wrapper script could not find it).
+//! 2. stderr contains `az login` or `az account set` (case-sensitive) and no `AADSTS` code → not
+//!    signed in. (`AADSTS70043: … Please run 'az login'` is a real refusal from Entra and is *not*
+//!    treated as "not signed in".)
+//! 3. Anything else → the CLI tried and failed. The message carries the CLI's `ERROR:` lines and
+//!    the lines that continue them, never the Python traceback that may follow, and names any
+//!    `AADSTS` code found anywhere in stderr (including inside the traceback). It is sanitized
+//!    (see [`sanitize`](crate::parse::sanitize)) and at most [`SUMMARY_CHARS`] characters long.
+
+use std::sync::LazyLock;
+
+use regex_lite::Regex;
+
+use crate::parse::{bounded, sanitize};
+
+/// Longest summary of stderr put in a message, in characters.
+pub(crate) const SUMMARY_CHARS: usize = 800;
+
+/// The category of a failed run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// A wrapper could not find `az` (exit 127, "not recognized").
+    NotInstalled,
+    /// The CLI has no usable account; `said` is its own words (sanitized, bounded).
+    NotSignedIn { said: String },
+    /// The CLI tried and failed; `summary` is the `ERROR:` text (sanitized, bounded, maybe empty).
+    Failed { summary: String },
+}
+
+/// Classifies a non-zero exit. `code` is `None` when the process was killed by a signal.
+pub(crate) fn classify(code: Option<i32>, stderr: &str) -> Failure {
+    let stderr_start = stderr.trim_start();
+    if code == Some(127) || stderr_start.starts_with("'az' is not recognized") {
+        return Failure::NotInstalled;
+    }
+    if (stderr.contains("az login") || stderr.contains("az account set")) && !stderr.contains("AADSTS") {
+        return Failure::NotSignedIn {
+            said: summarize(stderr),
+        };
+    }
+    Failure::Failed {
+        summary: summarize(stderr),
+    }
+}
+
+static AADSTS: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"AADSTS\d+").ok());
+
+/// The line az prints before a traceback; it says nothing on its own.
+const TRACEBACK_INTRO: &str = "The command failed with an unexpected error. Here is the traceback:";
+
+/// The `ERROR:` lines of `stderr` (and their continuation lines) without the traceback, plus any
+/// `AADSTS` code that only appears in the traceback. Sanitized and bounded.
+pub(crate) fn summarize(stderr: &str) -> String {
+    let mut kept: Vec<&str> = Vec::new();
+    let mut in_error = false;
+    let mut before_traceback: Vec<&str> = Vec::new();
+    for line in stderr.lines() {
+        let line = line.trim_end();
+        if line.starts_with("Traceback (most recent call last)") {
+            break;
+        }
+        before_traceback.push(line);
+        if let Some(rest) = line.strip_prefix("ERROR:") {
+            let rest = rest.trim();
+            in_error = true;
+            if !rest.is_empty() && rest != TRACEBACK_INTRO {
+                kept.push(rest);
+            }
+        } else if line.starts_with("WARNING:") || line.trim().is_empty() || line.starts_with([' ', '\t']) {
+            in_error = false;
+        } else if in_error {
+            // "The error may be caused by …", "Certificate verification failed. …": hints that
+            // belong to the error above.
+            kept.push(line.trim());
+        }
+    }
+    if kept.is_empty() {
+        // No `ERROR:` prefix (another tool, a wrapper, an old CLI): keep what is not a warning.
+        kept = before_traceback
+            .iter()
+            .map(|l| l.trim())
+            .filter(|l| !l.is_empty() && !l.starts_with("WARNING:"))
+            .collect();
+    }
+    if kept.is_empty() {
+        // Only a traceback: its last line names the exception.
+        if let Some(last) = stderr
+            .lines()
+            .map(str::trim)
+            .rfind(|l| !l.is_empty() && !l.starts_with("WARNING:"))
+        {
+            kept.push(last);
+        }
+    }
+    let mut summary = kept.join(" ");
+    if let Some(re) = AADSTS.as_ref() {
+        let mut missing: Vec<&str> = Vec::new();
+        for code in re.find_iter(stderr).map(|m| m.as_str()) {
+            if !summary.contains(code) && !missing.contains(&code) {
+                missing.push(code);
+            }
+        }
+        if !missing.is_empty() {
+            summary.push_str(if summary.is_empty() { "" } else { " " });
+            summary.push_str(&format!("(Microsoft Entra error {})", missing.join(", ")));
+        }
+    }
+    bounded(&sanitize(&summary).replace('\n', " "), SUMMARY_CHARS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(name: &str) -> String {
+        let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    #[test]
+    fn azure_identity_classification_vectors() {
+        let not_signed_in = |s: &str| matches!(classify(Some(1), s), Failure::NotSignedIn { .. });
+        assert!(not_signed_in("ERROR: Please run 'az login' to setup account."));
+        assert!(not_signed_in(
+            "ERROR: No subscription found. Run 'az account set' to select a subscription."
+        ));
+        assert!(!not_signed_in(
+            "ERROR: AADSTS70043: The refresh token has expired, Please run 'az login' to setup account."
+        ));
+        assert!(!not_signed_in(
+            "ERROR: AADSTS50076: … az login --scope https://management.core.windows.net//.default"
+        ));
+        assert!(
+            !not_signed_in("ERROR: please run AZ LOGIN"),
+            "the match is case-sensitive"
+        );
+        assert_eq!(
+            classify(Some(127), "/bin/sh: az: command not found"),
+            Failure::NotInstalled
+        );
+        assert_eq!(
+            classify(
+                Some(1),
+                "'az' is not recognized as an internal or external command"
+            ),
+            Failure::NotInstalled
+        );
+        assert_eq!(
+            classify(Some(42), "something went wrong"),
+            Failure::Failed {
+                summary: "something went wrong".into()
+            }
+        );
+        assert_eq!(
+            classify(Some(1), ""),
+            Failure::Failed {
+                summary: String::new()
+            }
+        );
+        assert_eq!(
+            classify(Some(2), r#"ERROR: {"accessToken": "secret value", "x": 1}"#),
+            Failure::Failed {
+                summary: r#"{"accessToken": ****, "x": 1}"#.into()
+            }
+        );
+        assert_eq!(
+            classify(Some(1), r#"ERROR: {"accessToken":"secret value"}"#),
+            Failure::Failed {
+                summary: r#"{"accessToken":****}"#.into()
+            }
+        );
+    }
+
+    #[test]
+    fn real_logged_out_output() {
+        assert_eq!(
+            classify(Some(1), &data("logged_out.stderr")),
+            Failure::NotSignedIn {
+                said: "Please run 'az login' to setup account.".into()
+            }
+        );
+    }
+
+    #[test]
+    fn real_wrong_secret_keeps_code_and_hint() {
+        let Failure::Failed { summary } = classify(Some(1), &data("wrong_secret.stderr")) else {
+            panic!("not a failure");
+        };
+        assert!(
+            summary.starts_with("AADSTS7000215: Invalid client secret provided."),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("Correlation ID: c02c58eb-fbac-422b-a21e-91a652b8f04d"),
+            "{summary}"
+        );
+        assert!(summary.contains("use --certificate instead."), "{summary}");
+    }
+
+    #[test]
+    fn real_traceback_outputs_keep_error_lines_only() {
+        for (file, must_contain) in [
+            ("unknown_tenant.stderr", "Unable to get authority configuration"),
+            ("bad_tenant_chars.stderr", "Unable to get authority configuration"),
+            ("server_down.stderr", "Max retries exceeded"),
+            ("untrusted_cert.stderr", "CERTIFICATE_VERIFY_FAILED"),
+        ] {
+            let Failure::Failed { summary } = classify(Some(1), &data(file)) else {
+                panic!("{file}: not a failure");
+            };
+            assert!(summary.contains(must_contain), "{file}: {summary}");
+            for noise in ["Traceback", "File \"", "^^^^", "WARNING", TRACEBACK_INTRO] {
+                assert!(!summary.contains(noise), "{file}: {noise:?} in {summary}");
+            }
+            assert!(summary.chars().count() <= SUMMARY_CHARS + 1, "{file}");
+        }
+    }
+
+    #[test]
+    fn aadsts_code_from_the_traceback_is_named() {
+        let Failure::Failed { summary } = classify(Some(1), &data("unknown_tenant.stderr")) else {
+            panic!("not a failure");
+        };
+        assert!(
+            summary.ends_with("(Microsoft Entra error AADSTS90002)"),
+            "{summary}"
+        );
+        assert_eq!(summary.matches("AADSTS90002").count(), 1, "{summary}");
+    }
+
+    #[test]
+    fn untrusted_cert_keeps_its_hint() {
+        let summary = summarize(&data("untrusted_cert.stderr"));
+        assert!(
+            summary.contains("Please add this certificate to the trusted CA bundle"),
+            "{summary}"
+        );
+    }
+
+    #[test]
+    fn only_a_traceback_gives_its_last_line() {
+        let stderr = "Traceback (most recent call last):\n  File \"x.py\", line 1\nKeyError: 'tenant'\n";
+        assert_eq!(summarize(stderr), "KeyError: 'tenant'");
+    }
+
+    #[test]
+    fn summary_is_bounded_and_single_line() {
+        let stderr = format!("ERROR: {}\nmore\n", "x".repeat(5000));
+        let s = summarize(&stderr);
+        assert!(!s.contains('\n'));
+        assert_eq!(s.chars().count(), SUMMARY_CHARS + 1);
+    }
+
+    #[test]
+    fn tokens_in_stderr_are_redacted() {
+        let stderr =
+            "ERROR: request failed: Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
+        let s = summarize(stderr);
+        assert!(!s.contains("eyJ"), "{s}");
+    }
+}

@@ -1,0 +1,383 @@
+//! Running `az` once: no shell, its own process group, bounded output, a hard time limit, and
+//! nothing left behind.
+//!
+//! # What "nothing left behind" means
+//!
+//! The real `az` is a script that starts Python, which may start more processes. On Unix the child
+//! is made the leader of a new process group, so everything it starts (unless it deliberately
+//! leaves the group) can be signalled at once:
+//!
+//! * **Time limit reached**: the whole group gets `SIGKILL`, then the child is reaped.
+//! * **Caller's future dropped** (a `select!` lost, a task aborted): the group gets `SIGKILL` in
+//!   `Drop`, and Tokio reaps the child in the background (`kill_on_drop`).
+//! * **Child exited but something it started still holds stdout/stderr open**: we do not wait for
+//!   end-of-file forever. After the child exits we keep reading for at most [`PIPE_GRACE`], then
+//!   stop, and `SIGKILL` whatever is left of the group.
+//!
+//! On Windows the child gets `CREATE_NEW_PROCESS_GROUP`/`CREATE_NO_WINDOW` and only the child
+//! itself is killed; processes it started may outlive it.
+//!
+//! # Bounded output
+//!
+//! At most [`STDOUT_LIMIT`] bytes of stdout are kept; more than that is treated as a failure and
+//! the process is killed at once (a token response is a few kilobytes). At most [`STDERR_LIMIT`]
+//! bytes of stderr are kept; the rest is read and discarded so the child never blocks on a full
+//! pipe.
+
+use std::io;
+use std::path::Path;
+use std::process::{ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use credchain_core::Env;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::{Child, Command};
+use zeroize::Zeroizing;
+
+/// Most stdout bytes kept before the run is abandoned.
+pub(crate) const STDOUT_LIMIT: usize = 1024 * 1024;
+/// Most stderr bytes kept (the rest is drained and dropped).
+pub(crate) const STDERR_LIMIT: usize = 64 * 1024;
+/// How long to keep reading the pipes after the child has exited.
+pub(crate) const PIPE_GRACE: Duration = Duration::from_millis(100);
+
+/// One run of a program.
+#[derive(Debug)]
+pub(crate) struct Invocation<'a> {
+    pub(crate) program: &'a Path,
+    pub(crate) args: &'a [String],
+    pub(crate) cwd: &'a Path,
+    /// `Env::Process`: the child inherits the process environment. `Env::Map`: the child gets
+    /// exactly that map.
+    pub(crate) env: &'a Env,
+    /// Extra variables set on top of `env`.
+    pub(crate) extra_env: &'a [(&'a str, &'a str)],
+    /// When to give up.
+    pub(crate) deadline: Instant,
+}
+
+/// What a finished run produced.
+#[derive(Debug)]
+pub(crate) struct Finished {
+    pub(crate) status: ExitStatus,
+    /// Zeroized on drop: on success it holds the token.
+    pub(crate) stdout: Zeroizing<Vec<u8>>,
+    pub(crate) stderr: Vec<u8>,
+    /// `true` when stderr was longer than [`STDERR_LIMIT`] and was cut.
+    pub(crate) stderr_truncated: bool,
+}
+
+/// Why a run did not finish normally.
+#[derive(Debug)]
+pub(crate) enum RunError {
+    /// The program could not be started.
+    Spawn(io::Error),
+    /// The deadline passed; the process group was killed.
+    TimedOut,
+    /// More than [`STDOUT_LIMIT`] bytes on stdout; the process group was killed.
+    StdoutTooLarge,
+    /// Waiting for the child failed (should not happen).
+    Wait(io::Error),
+}
+
+/// A spawned child whose process group is killed when this is dropped, unless it was reaped.
+struct Running {
+    child: Child,
+    pid: Option<u32>,
+    reaped: bool,
+}
+
+impl Running {
+    fn kill_group(&self) {
+        if let Some(pid) = self.pid {
+            kill_tree(pid);
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // Kill the group before `child` is dropped: while the leader is unreaped its PID (and so
+        // the group ID) cannot be reused, so the signal cannot reach an unrelated process.
+        if !self.reaped {
+            self.kill_group();
+            // `kill_on_drop` then kills the child itself and Tokio reaps it in the background.
+        }
+    }
+}
+
+#[cfg(unix)]
+fn kill_tree(pid: u32) {
+    let Some(pgid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else {
+        return;
+    };
+    // ESRCH (nothing left) is the normal case after a clean exit.
+    let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::KILL);
+}
+
+#[cfg(not(unix))]
+fn kill_tree(_pid: u32) {
+    // Without process groups the direct child is killed through `Child::start_kill`.
+}
+
+/// Runs `inv` to completion or until its deadline.
+pub(crate) async fn run(inv: Invocation<'_>) -> Result<Finished, RunError> {
+    let mut cmd = Command::new(inv.program);
+    cmd.args(inv.args)
+        .current_dir(inv.cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    if let Env::Map(vars) = inv.env {
+        cmd.env_clear();
+        cmd.envs(vars.iter());
+    }
+    for (name, value) in inv.extra_env {
+        cmd.env(name, value);
+    }
+    #[cfg(unix)]
+    cmd.process_group(0);
+    #[cfg(windows)]
+    {
+        const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
+        const CREATE_NO_WINDOW: u32 = 0x0800_0000;
+        cmd.creation_flags(CREATE_NEW_PROCESS_GROUP | CREATE_NO_WINDOW);
+    }
+
+    let mut child = cmd.spawn().map_err(RunError::Spawn)?;
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let pid = child.id();
+    let mut running = Running {
+        child,
+        pid,
+        reaped: false,
+    };
+
+    let deadline = tokio::time::Instant::from_std(inv.deadline);
+    let outcome = tokio::time::timeout_at(deadline, collect(&mut running.child, stdout, stderr)).await;
+    match outcome {
+        Ok(Ok((status, stdout, stderr))) => {
+            running.reaped = true;
+            // Anything the child left running in its group (holding our pipes or not) goes now.
+            running.kill_group();
+            Ok(Finished {
+                status,
+                stdout: stdout.bytes,
+                stderr: stderr.bytes.to_vec(),
+                stderr_truncated: stderr.truncated,
+            })
+        }
+        Ok(Err(error)) => {
+            running.kill_group();
+            let _ = running.child.start_kill();
+            let reaped = running.child.wait().await.is_ok();
+            running.reaped = reaped;
+            Err(error)
+        }
+        Err(_elapsed) => {
+            running.kill_group();
+            let _ = running.child.start_kill();
+            // SIGKILL cannot be caught, so this returns promptly.
+            running.reaped = running.child.wait().await.is_ok();
+            Err(RunError::TimedOut)
+        }
+    }
+}
+
+struct Captured {
+    bytes: Zeroizing<Vec<u8>>,
+    truncated: bool,
+}
+
+/// Reads both pipes while waiting for the child; gives the pipes [`PIPE_GRACE`] after the exit.
+async fn collect(
+    child: &mut Child,
+    stdout: Option<impl AsyncRead + Unpin>,
+    stderr: Option<impl AsyncRead + Unpin>,
+) -> Result<(ExitStatus, Captured, Captured), RunError> {
+    let mut out_buf = Captured {
+        bytes: Zeroizing::new(Vec::new()),
+        truncated: false,
+    };
+    let mut err_buf = Captured {
+        bytes: Zeroizing::new(Vec::new()),
+        truncated: false,
+    };
+    // The readers borrow the buffers; they are dropped at the end of this block.
+    let status = {
+        let out_fut = read_limited(stdout, &mut out_buf, STDOUT_LIMIT, true);
+        let err_fut = read_limited(stderr, &mut err_buf, STDERR_LIMIT, false);
+        tokio::pin!(out_fut, err_fut);
+        let mut out_done = false;
+        let mut err_done = false;
+        let status = loop {
+            tokio::select! {
+                r = &mut out_fut, if !out_done => {
+                    out_done = true;
+                    if r.is_err() {
+                        return Err(RunError::StdoutTooLarge);
+                    }
+                }
+                _ = &mut err_fut, if !err_done => err_done = true,
+                s = child.wait() => break s.map_err(RunError::Wait)?,
+            }
+        };
+        // The child has exited. Its output is normally complete already; a descendant that kept the
+        // pipes open must not make us wait for end-of-file.
+        let drain = async {
+            if !out_done && (&mut out_fut).await.is_err() {
+                return Err(RunError::StdoutTooLarge);
+            }
+            if !err_done {
+                let _ = (&mut err_fut).await;
+            }
+            Ok(())
+        };
+        if let Ok(result) = tokio::time::timeout(PIPE_GRACE, drain).await {
+            result?;
+        }
+        status
+    };
+    Ok((status, out_buf, err_buf))
+}
+
+/// Appends `pipe` to `buf`, keeping at most `limit` bytes. Returns `Err(())` when `fail_on_limit`
+/// and the limit was passed; otherwise drains and drops the excess. Read errors end the read.
+async fn read_limited(
+    pipe: Option<impl AsyncRead + Unpin>,
+    buf: &mut Captured,
+    limit: usize,
+    fail_on_limit: bool,
+) -> Result<(), ()> {
+    let Some(mut pipe) = pipe else {
+        return Ok(());
+    };
+    let mut chunk = Zeroizing::new([0u8; 8192]);
+    loop {
+        let n = match pipe.read(&mut chunk[..]).await {
+            Ok(0) | Err(_) => return Ok(()),
+            Ok(n) => n,
+        };
+        let room = limit.saturating_sub(buf.bytes.len());
+        if n > room {
+            buf.truncated = true;
+            if fail_on_limit {
+                return Err(());
+            }
+        }
+        let keep = n.min(room);
+        if keep > 0 {
+            // Grow by hand so a reallocation never leaves an unzeroized copy behind.
+            if buf.bytes.capacity() - buf.bytes.len() < keep {
+                let mut bigger = Zeroizing::new(Vec::with_capacity(
+                    (buf.bytes.len() + keep).max(buf.bytes.capacity() * 2).min(limit),
+                ));
+                bigger.extend_from_slice(&buf.bytes);
+                buf.bytes = bigger;
+            }
+            buf.bytes.extend_from_slice(&chunk[..keep]);
+        }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn script(dir: &Path, body: &str) -> std::path::PathBuf {
+        let path = dir.join("prog");
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write script");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        path
+    }
+
+    async fn run_script(body: &str, within: Duration) -> Result<Finished, RunError> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let program = script(dir.path(), body);
+        run(Invocation {
+            program: &program,
+            args: &[],
+            cwd: Path::new("/"),
+            env: &Env::Process,
+            extra_env: &[],
+            deadline: Instant::now() + within,
+        })
+        .await
+    }
+
+    #[tokio::test]
+    async fn captures_both_streams_and_status() {
+        let done = run_script("printf out; printf err >&2; exit 3", Duration::from_secs(10))
+            .await
+            .expect("runs");
+        assert_eq!(&done.stdout[..], b"out");
+        assert_eq!(done.stderr, b"err");
+        assert_eq!(done.status.code(), Some(3));
+    }
+
+    #[tokio::test]
+    async fn stderr_is_capped_but_drained() {
+        // 200 KiB of stderr: the child must not block on a full pipe, and we keep only the limit.
+        let done = run_script(
+            "head -c 204800 /dev/zero | tr '\\0' e >&2; printf '{}'",
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("runs");
+        assert_eq!(done.stderr.len(), STDERR_LIMIT);
+        assert!(done.stderr_truncated);
+        assert_eq!(&done.stdout[..], b"{}");
+    }
+
+    #[tokio::test]
+    async fn oversized_stdout_is_an_error() {
+        let err = run_script("head -c 3000000 /dev/zero", Duration::from_secs(10))
+            .await
+            .expect_err("too large");
+        assert!(matches!(err, RunError::StdoutTooLarge), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn missing_program_is_a_spawn_error() {
+        let err = run(Invocation {
+            program: Path::new("/nonexistent/az"),
+            args: &[],
+            cwd: Path::new("/"),
+            env: &Env::Process,
+            extra_env: &[],
+            deadline: Instant::now() + Duration::from_secs(5),
+        })
+        .await
+        .expect_err("cannot spawn");
+        assert!(
+            matches!(err, RunError::Spawn(ref e) if e.kind() == io::ErrorKind::NotFound),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn map_env_replaces_the_environment() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let program = script(dir.path(), "env");
+        let env = Env::from_pairs([("ONLY_THIS", "1")]);
+        let done = run(Invocation {
+            program: &program,
+            args: &[],
+            cwd: Path::new("/"),
+            env: &env,
+            extra_env: &[("EXTRA", "yes")],
+            deadline: Instant::now() + Duration::from_secs(5),
+        })
+        .await
+        .expect("runs");
+        let text = String::from_utf8_lossy(&done.stdout);
+        assert!(
+            text.contains("ONLY_THIS=1") && text.contains("EXTRA=yes"),
+            "{text}"
+        );
+        assert!(!text.contains("HOME="), "{text}");
+    }
+}
