@@ -1,0 +1,346 @@
+//! The Microsoft Entra authority host a client talks to.
+
+use std::fmt;
+use std::sync::Arc;
+
+use credchain_core::Env;
+
+/// The environment variable that overrides the authority host.
+pub const AZURE_AUTHORITY_HOST: &str = "AZURE_AUTHORITY_HOST";
+
+/// The public cloud's authority host.
+pub const PUBLIC_HOST: &str = "login.microsoftonline.com";
+/// Azure China (21Vianet)'s authority host.
+pub const CHINA_HOST: &str = "login.chinacloudapi.cn";
+/// Azure US Government's authority host.
+pub const US_GOVERNMENT_HOST: &str = "login.microsoftonline.us";
+
+/// An https URL of a Microsoft Entra authority host, such as `https://login.microsoftonline.com`.
+///
+/// It is normalised like azure-identity does: a value without a scheme gets `https://`, a
+/// trailing `/` is trimmed, and any scheme other than `https` is rejected, because client
+/// secrets and tokens must never travel in the clear.
+///
+/// ```
+/// use credchain_entra::Authority;
+/// let a = Authority::parse("login.microsoftonline.us/")?;
+/// assert_eq!(a.as_str(), "https://login.microsoftonline.us");
+/// assert_eq!(a, Authority::us_government());
+/// assert_eq!(a.token_url("contoso.onmicrosoft.com"),
+///     "https://login.microsoftonline.us/contoso.onmicrosoft.com/oauth2/v2.0/token");
+/// assert!(Authority::parse("http://login.example.com").is_err());
+/// # Ok::<(), String>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Authority {
+    url: Arc<str>,
+    host_start: usize,
+    host_end: usize,
+}
+
+impl Authority {
+    /// The public Azure cloud (`https://login.microsoftonline.com`).
+    pub fn public() -> Self {
+        Self::known(PUBLIC_HOST)
+    }
+
+    /// Azure operated by 21Vianet in China (`https://login.chinacloudapi.cn`).
+    pub fn china() -> Self {
+        Self::known(CHINA_HOST)
+    }
+
+    /// Azure US Government (`https://login.microsoftonline.us`).
+    pub fn us_government() -> Self {
+        Self::known(US_GOVERNMENT_HOST)
+    }
+
+    fn known(host: &str) -> Self {
+        let url = format!("https://{host}");
+        Authority {
+            host_start: "https://".len(),
+            host_end: url.len(),
+            url: url.into(),
+        }
+    }
+
+    /// The authority of a cloud by the name Azure tools use for it: `AzureCloud`,
+    /// `AzureChinaCloud` or `AzureUSGovernment` (case-insensitive). `None` for other names,
+    /// such as `AzureCustomCloud`, which need an explicit authority.
+    ///
+    /// ```
+    /// use credchain_entra::Authority;
+    /// assert_eq!(Authority::from_cloud_name("AzureChinaCloud"), Some(Authority::china()));
+    /// assert_eq!(Authority::from_cloud_name("AzureCustomCloud"), None);
+    /// ```
+    pub fn from_cloud_name(name: &str) -> Option<Self> {
+        let name = name.trim();
+        if name.eq_ignore_ascii_case("AzureCloud") {
+            Some(Self::public())
+        } else if name.eq_ignore_ascii_case("AzureChinaCloud") {
+            Some(Self::china())
+        } else if name.eq_ignore_ascii_case("AzureUSGovernment") {
+            Some(Self::us_government())
+        } else {
+            None
+        }
+    }
+
+    /// Parses and normalises an authority host or URL.
+    ///
+    /// # Errors
+    ///
+    /// A message (naming the value) when it is empty, not https, not a URL, or carries a
+    /// query, fragment or user name.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let trimmed = value.trim();
+        if trimmed.trim_end_matches([' ', '/']).is_empty() {
+            return Err("the authority is empty; use a host such as `login.microsoftonline.com`".into());
+        }
+        let rest = match trimmed.find("://") {
+            Some(i) => {
+                let scheme = &trimmed[..i];
+                if !scheme.eq_ignore_ascii_case("https") {
+                    return Err(format!(
+                        "{} is not a valid authority: it must be an https URL (such as \
+                         `https://login.microsoftonline.com`), so secrets and tokens never travel \
+                         unencrypted",
+                        shown(trimmed)
+                    ));
+                }
+                &trimmed[i + 3..]
+            }
+            None => trimmed,
+        };
+        let rest = rest.trim_end_matches([' ', '/']);
+        if rest.is_empty() {
+            return Err(format!(
+                "{} is not a valid authority: it has no host",
+                shown(trimmed)
+            ));
+        }
+        let with_scheme = format!("https://{rest}");
+        let trimmed = trimmed.trim_end_matches([' ', '/']);
+        let url = reqwest::Url::parse(&with_scheme)
+            .map_err(|e| format!("{} is not a valid authority URL: {e}", shown(trimmed)))?;
+        let host = match url.host_str() {
+            Some(h) if !h.is_empty() => h,
+            _ => {
+                return Err(format!(
+                    "{} is not a valid authority: it has no host",
+                    shown(trimmed)
+                ));
+            }
+        };
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(format!(
+                "{} is not a valid authority: it must not have a query or fragment",
+                shown(trimmed)
+            ));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err("the authority must not contain a user name or password".into());
+        }
+        let mut normalised = format!("https://{host}");
+        let host_start = "https://".len();
+        if let Some(port) = url.port() {
+            normalised.push_str(&format!(":{port}"));
+        }
+        let host_end = normalised.len();
+        let path = url.path().trim_end_matches('/');
+        normalised.push_str(path);
+        Ok(Authority {
+            url: normalised.into(),
+            host_start,
+            host_end,
+        })
+    }
+
+    /// The authority from `AZURE_AUTHORITY_HOST` when it is set and not blank, else the public
+    /// cloud.
+    ///
+    /// # Errors
+    ///
+    /// A message naming `AZURE_AUTHORITY_HOST` when its value is not a valid https authority.
+    ///
+    /// ```
+    /// use credchain_core::Env;
+    /// use credchain_entra::Authority;
+    /// let env = Env::from_pairs([("AZURE_AUTHORITY_HOST", "https://login.chinacloudapi.cn/")]);
+    /// assert_eq!(Authority::from_env(&env)?, Authority::china());
+    /// assert_eq!(Authority::from_env(&Env::empty())?, Authority::public());
+    /// # Ok::<(), String>(())
+    /// ```
+    pub fn from_env(env: &Env) -> Result<Self, String> {
+        match env.non_blank(AZURE_AUTHORITY_HOST) {
+            Some(value) => {
+                Self::parse(&value).map_err(|e| format!("`{AZURE_AUTHORITY_HOST}` is invalid: {e}"))
+            }
+            None if env.is_set(AZURE_AUTHORITY_HOST) && env.var(AZURE_AUTHORITY_HOST).is_none() => {
+                Err(format!("`{AZURE_AUTHORITY_HOST}` is not valid Unicode"))
+            }
+            None => Ok(Self::public()),
+        }
+    }
+
+    /// The host, with the port when one was given (`login.microsoftonline.com`, `127.0.0.1:8443`).
+    pub fn host(&self) -> &str {
+        &self.url[self.host_start..self.host_end]
+    }
+
+    /// The normalised URL, without a trailing `/`.
+    pub fn as_str(&self) -> &str {
+        &self.url
+    }
+
+    /// The token endpoint for `tenant`: `{authority}/{tenant}/oauth2/v2.0/token`.
+    ///
+    /// The tenant is not validated here; [`EntraClient`](crate::EntraClient) does that before
+    /// sending anything.
+    pub fn token_url(&self, tenant: &str) -> String {
+        format!("{}/{tenant}/oauth2/v2.0/token", self.url)
+    }
+}
+
+impl Default for Authority {
+    /// The public cloud.
+    fn default() -> Self {
+        Self::public()
+    }
+}
+
+impl fmt::Debug for Authority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Authority").field(&&*self.url).finish()
+    }
+}
+
+impl fmt::Display for Authority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.url)
+    }
+}
+
+impl std::str::FromStr for Authority {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+/// Quotes a user-supplied value for a message: backticks, at most 100 characters, escaped.
+fn shown(value: &str) -> String {
+    let mut s: String = value.chars().take(100).flat_map(char::escape_debug).collect();
+    if value.chars().count() > 100 {
+        s.push('…');
+    }
+    format!("`{s}`")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalisation_table() {
+        let table = [
+            (
+                "login.microsoftonline.com",
+                "https://login.microsoftonline.com",
+                "login.microsoftonline.com",
+            ),
+            (
+                "https://login.microsoftonline.com/",
+                "https://login.microsoftonline.com",
+                "login.microsoftonline.com",
+            ),
+            (
+                "  https://login.microsoftonline.com//  ",
+                "https://login.microsoftonline.com",
+                "login.microsoftonline.com",
+            ),
+            (
+                "HTTPS://Login.Example.COM",
+                "https://login.example.com",
+                "login.example.com",
+            ),
+            (
+                "https://127.0.0.1:8443",
+                "https://127.0.0.1:8443",
+                "127.0.0.1:8443",
+            ),
+            (
+                "https://adfs.contoso.com/adfs/",
+                "https://adfs.contoso.com/adfs",
+                "adfs.contoso.com",
+            ),
+            (
+                "login.example.com:443",
+                "https://login.example.com",
+                "login.example.com",
+            ),
+        ];
+        for (input, url, host) in table {
+            let a = Authority::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+            assert_eq!(a.as_str(), url, "{input}");
+            assert_eq!(a.host(), host, "{input}");
+        }
+    }
+
+    #[test]
+    fn rejects_insecure_and_malformed() {
+        for bad in [
+            "http://insecure",
+            "HTTP://login.microsoftonline.com",
+            "ftp://x",
+            "",
+            "   /",
+            "https://",
+            "https://host/?q=1",
+            "https://host/#frag",
+            "https://user:pw@host",
+            "https://exa mple.com",
+        ] {
+            let err = Authority::parse(bad).expect_err(bad);
+            assert!(!err.is_empty());
+            assert!(!err.contains("pw@"), "{err}");
+        }
+        let err = Authority::parse("http://insecure").unwrap_err();
+        assert!(
+            err.contains("`http://insecure`") && err.contains("https"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn env_override_and_errors() {
+        let env = Env::from_pairs([(AZURE_AUTHORITY_HOST, "login.microsoftonline.us")]);
+        assert_eq!(Authority::from_env(&env), Ok(Authority::us_government()));
+        let env = Env::from_pairs([(AZURE_AUTHORITY_HOST, "   ")]);
+        assert_eq!(Authority::from_env(&env), Ok(Authority::public()));
+        let env = Env::from_pairs([(AZURE_AUTHORITY_HOST, "http://x")]);
+        let err = Authority::from_env(&env).unwrap_err();
+        assert!(err.starts_with("`AZURE_AUTHORITY_HOST` is invalid"), "{err}");
+    }
+
+    #[test]
+    fn cloud_names() {
+        assert_eq!(
+            Authority::from_cloud_name("azurecloud"),
+            Some(Authority::public())
+        );
+        assert_eq!(
+            Authority::from_cloud_name("AzureUSGovernment"),
+            Some(Authority::us_government())
+        );
+        assert_eq!(Authority::from_cloud_name("AzureGermanCloud"), None);
+    }
+
+    #[test]
+    fn token_url_and_display() {
+        let a = Authority::parse("https://127.0.0.1:9/").unwrap_or_default();
+        assert_eq!(a.token_url("t"), "https://127.0.0.1:9/t/oauth2/v2.0/token");
+        assert_eq!(a.to_string(), "https://127.0.0.1:9");
+        assert_eq!(format!("{a:?}"), "Authority(\"https://127.0.0.1:9\")");
+    }
+}

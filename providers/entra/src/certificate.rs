@@ -1,0 +1,557 @@
+//! Client certificates: loading PEM and PKCS#12 files, and signing client assertions.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use credchain_core::Secret;
+use ring::rand::SystemRandom;
+use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+use zeroize::Zeroizing;
+
+/// How long a client assertion is valid (azure-identity and MSAL use 10 minutes).
+pub const ASSERTION_LIFETIME: Duration = Duration::from_secs(600);
+
+/// The kind of problem a certificate file has; see [`CertificateError::kind`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CertificateErrorKind {
+    /// The password is wrong (or missing for an encrypted key, or given for a plain one that
+    /// cannot be decrypted).
+    WrongPassword,
+    /// The file holds no private key.
+    NoPrivateKey,
+    /// The file holds no certificate.
+    NoCertificate,
+    /// No certificate in the file matches the private key.
+    KeyMismatch,
+    /// The key is not an RSA key, or not one that can sign (Microsoft Entra needs RS256).
+    UnsupportedKey,
+    /// The file is neither PEM nor PKCS#12, or it is damaged.
+    Malformed,
+}
+
+/// Why a certificate could not be loaded. The message names the problem and the fix; it never
+/// contains key material or the password.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertificateError {
+    kind: CertificateErrorKind,
+    message: String,
+}
+
+impl CertificateError {
+    fn new(kind: CertificateErrorKind, message: impl Into<String>) -> Self {
+        CertificateError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// What kind of problem this is.
+    pub fn kind(&self) -> CertificateErrorKind {
+        self.kind
+    }
+
+    /// The message, lowercase, without a trailing period.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for CertificateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CertificateError {}
+
+/// A client certificate with its RSA private key, for certificate (client assertion)
+/// authentication.
+///
+/// Load one with [`load`](Self::load) (PEM or PKCS#12, detected), [`from_pem`](Self::from_pem)
+/// or [`from_pkcs12`](Self::from_pkcs12). The private key is kept as PKCS#8 DER in memory
+/// that is zeroized on drop; `Debug` shows only the subject, the thumbprint and the chain
+/// length. Cloning is cheap.
+///
+/// ```no_run
+/// use credchain_core::Secret;
+/// use credchain_entra::ClientCertificate;
+/// let bytes = std::fs::read("/path/to/cert-and-key.pem")?;
+/// let cert = ClientCertificate::load(&bytes, None)?;
+/// println!("{cert:?}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct ClientCertificate {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// PKCS#8 DER of the RSA private key; zeroized on drop.
+    key_pkcs8: Zeroizing<Vec<u8>>,
+    /// DER certificates, the one matching the key first.
+    chain: Vec<Vec<u8>>,
+    /// base64url(SHA-256(leaf DER)), the `x5t#S256` header.
+    thumbprint_sha256: String,
+    /// The leaf's subject, for diagnostics.
+    subject: String,
+    not_after: Option<SystemTime>,
+}
+
+impl ClientCertificate {
+    /// Loads a certificate from PEM or PKCS#12 (`.pfx`, `.p12`) bytes, detecting the format.
+    ///
+    /// # Errors
+    ///
+    /// A [`CertificateError`] saying which problem the file has (wrong password, no key, key
+    /// does not match the certificate, …).
+    pub fn load(bytes: &[u8], password: Option<&Secret>) -> Result<Self, CertificateError> {
+        if looks_like_pem(bytes) {
+            Self::from_pem(bytes, password)
+        } else {
+            Self::from_pkcs12(bytes, password)
+        }
+    }
+
+    /// Loads a certificate from PEM: one or more `CERTIFICATE` blocks plus a `PRIVATE KEY`,
+    /// `ENCRYPTED PRIVATE KEY` (needs `password`) or `RSA PRIVATE KEY` block, in any order.
+    ///
+    /// # Errors
+    ///
+    /// See [`load`](Self::load).
+    pub fn from_pem(bytes: &[u8], password: Option<&Secret>) -> Result<Self, CertificateError> {
+        let text = std::str::from_utf8(bytes).map_err(|_| {
+            CertificateError::new(
+                CertificateErrorKind::Malformed,
+                "the PEM file is not valid UTF-8 text",
+            )
+        })?;
+        let blocks = pem_blocks(text)?;
+        let mut certs = Vec::new();
+        let mut key: Option<Zeroizing<Vec<u8>>> = None;
+        for block in blocks {
+            match block.label.as_str() {
+                "CERTIFICATE" => certs.push(block.der.to_vec()),
+                "PRIVATE KEY" => key = Some(block.der),
+                "RSA PRIVATE KEY" => key = Some(Zeroizing::new(pkcs1_to_pkcs8(&block.der))),
+                "ENCRYPTED PRIVATE KEY" => {
+                    let Some(password) = password.filter(|p| !p.expose().is_empty()) else {
+                        return Err(CertificateError::new(
+                            CertificateErrorKind::WrongPassword,
+                            "the private key is encrypted but no password was given",
+                        ));
+                    };
+                    key = Some(decrypt_pkcs8(&block.der, password)?);
+                }
+                "EC PRIVATE KEY" => {
+                    return Err(CertificateError::new(
+                        CertificateErrorKind::UnsupportedKey,
+                        "the private key is an EC key; Microsoft Entra certificate credentials here \
+                         need an RSA key",
+                    ));
+                }
+                _ => {}
+            }
+        }
+        let key = key.ok_or_else(|| {
+            CertificateError::new(
+                CertificateErrorKind::NoPrivateKey,
+                "the PEM file has no private key; it must hold the certificate and its private key \
+                 (`-----BEGIN PRIVATE KEY-----`)",
+            )
+        })?;
+        Self::assemble(key, certs)
+    }
+
+    /// Loads a certificate from PKCS#12 (`.pfx`, `.p12`) bytes. `None` and an empty password
+    /// are the same.
+    ///
+    /// # Errors
+    ///
+    /// See [`load`](Self::load).
+    pub fn from_pkcs12(bytes: &[u8], password: Option<&Secret>) -> Result<Self, CertificateError> {
+        let pw = password.map(Secret::expose).unwrap_or("");
+        let archive = p12_keystore::Pkcs12Archive::from_pkcs12(bytes, pw).map_err(|e| match e {
+            p12_keystore::error::Error::MacError(_)
+            | p12_keystore::error::Error::UnpadError
+            | p12_keystore::error::Error::Pkcs5Error(_) => CertificateError::new(
+                CertificateErrorKind::WrongPassword,
+                if pw.is_empty() {
+                    "the PKCS#12 file could not be opened without a password; give its password"
+                } else {
+                    "the PKCS#12 file could not be opened with the given password; check the password"
+                },
+            ),
+            p12_keystore::error::Error::UnsupportedEncryptionScheme
+            | p12_keystore::error::Error::UnsupportedMacAlgorithm => CertificateError::new(
+                CertificateErrorKind::Malformed,
+                format!(
+                    "the PKCS#12 file uses an unsupported encryption scheme ({e}); re-export it with \
+                     AES-256 (for example `openssl pkcs12 -export -keypbe AES-256-CBC -certpbe AES-256-CBC`)"
+                ),
+            ),
+            _ => CertificateError::new(
+                CertificateErrorKind::Malformed,
+                "the file is neither PEM nor a readable PKCS#12 archive",
+            ),
+        })?;
+        let key = archive
+            .keys
+            .first()
+            .map(|k| Zeroizing::new(k.key.as_der().to_vec()))
+            .ok_or_else(|| {
+                CertificateError::new(
+                    CertificateErrorKind::NoPrivateKey,
+                    "the PKCS#12 file has no private key",
+                )
+            })?;
+        let certs = archive.certs.iter().map(|c| c.cert.as_der().to_vec()).collect();
+        Self::assemble(key, certs)
+    }
+
+    fn assemble(key: Zeroizing<Vec<u8>>, certs: Vec<Vec<u8>>) -> Result<Self, CertificateError> {
+        if certs.is_empty() {
+            return Err(CertificateError::new(
+                CertificateErrorKind::NoCertificate,
+                "the file has a private key but no certificate (`-----BEGIN CERTIFICATE-----`)",
+            ));
+        }
+        let pair = key_pair(&key)?;
+        let public = ring::signature::KeyPair::public_key(&pair).as_ref().to_vec();
+        drop(pair);
+        let mut leaf_index = None;
+        let mut subject = String::new();
+        let mut not_after = None;
+        for (i, der) in certs.iter().enumerate() {
+            let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
+                return Err(CertificateError::new(
+                    CertificateErrorKind::Malformed,
+                    format!(
+                        "certificate {} in the file is not a valid X.509 certificate",
+                        i + 1
+                    ),
+                ));
+            };
+            if cert.public_key().subject_public_key.data.as_ref() == public.as_slice() {
+                leaf_index = Some(i);
+                subject = cert.subject().to_string();
+                let secs = cert.validity().not_after.timestamp();
+                not_after = u64::try_from(secs)
+                    .ok()
+                    .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s));
+                break;
+            }
+        }
+        let Some(leaf_index) = leaf_index else {
+            return Err(CertificateError::new(
+                CertificateErrorKind::KeyMismatch,
+                "the private key does not match the certificate in the file; put the certificate \
+                 and the key that belongs to it in the same file",
+            ));
+        };
+        let mut chain = certs;
+        let leaf = chain.remove(leaf_index);
+        chain.insert(0, leaf);
+        let digest = ring::digest::digest(&ring::digest::SHA256, &chain[0]);
+        Ok(ClientCertificate {
+            inner: Arc::new(Inner {
+                key_pkcs8: key,
+                thumbprint_sha256: URL_SAFE_NO_PAD.encode(digest.as_ref()),
+                chain,
+                subject,
+                not_after,
+            }),
+        })
+    }
+
+    /// The certificate's subject, such as `CN=my-app`.
+    pub fn subject(&self) -> &str {
+        &self.inner.subject
+    }
+
+    /// The SHA-256 thumbprint of the certificate, base64url without padding (the `x5t#S256`
+    /// header of assertions).
+    pub fn thumbprint_sha256(&self) -> &str {
+        &self.inner.thumbprint_sha256
+    }
+
+    /// When the certificate expires, if it could be read.
+    pub fn not_after(&self) -> Option<SystemTime> {
+        self.inner.not_after
+    }
+
+    /// The DER certificates: the one matching the key first, then the rest of the file's chain.
+    pub fn chain_der(&self) -> &[Vec<u8>] {
+        &self.inner.chain
+    }
+
+    /// Signs a client assertion (an RS256 JWT) for `client_id` and the token endpoint
+    /// `audience`, issued at `now` and valid for [`ASSERTION_LIFETIME`].
+    ///
+    /// The header carries `x5t#S256`, and `x5c` (the base64 DER chain) when
+    /// `send_certificate_chain` is set (needed for subject-name/issuer authentication). Every
+    /// call uses a fresh `jti`.
+    ///
+    /// # Errors
+    ///
+    /// A message when signing fails (it should not once loading succeeded).
+    pub fn sign_assertion(
+        &self,
+        client_id: &str,
+        audience: &str,
+        now: SystemTime,
+        send_certificate_chain: bool,
+    ) -> Result<Secret, String> {
+        let mut header = serde_json::json!({
+            "alg": "RS256",
+            "typ": "JWT",
+            "x5t#S256": self.inner.thumbprint_sha256,
+        });
+        if send_certificate_chain {
+            let chain: Vec<String> = self.inner.chain.iter().map(|c| STANDARD.encode(c)).collect();
+            header["x5c"] = serde_json::Value::from(chain);
+        }
+        let iat = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        let claims = serde_json::json!({
+            "aud": audience,
+            "iss": client_id,
+            "sub": client_id,
+            "jti": uuid::Uuid::new_v4().to_string(),
+            "nbf": iat,
+            "iat": iat,
+            "exp": iat + ASSERTION_LIFETIME.as_secs(),
+        });
+        let mut signing_input = URL_SAFE_NO_PAD.encode(header.to_string());
+        signing_input.push('.');
+        signing_input.push_str(&URL_SAFE_NO_PAD.encode(claims.to_string()));
+        let pair = key_pair(&self.inner.key_pkcs8).map_err(|e| e.message)?;
+        let mut signature = vec![0u8; pair.public().modulus_len()];
+        pair.sign(
+            &RSA_PKCS1_SHA256,
+            &SystemRandom::new(),
+            signing_input.as_bytes(),
+            &mut signature,
+        )
+        .map_err(|_| "signing the client assertion failed".to_owned())?;
+        signing_input.push('.');
+        signing_input.push_str(&URL_SAFE_NO_PAD.encode(&signature));
+        Ok(Secret::new(signing_input))
+    }
+}
+
+impl fmt::Debug for ClientCertificate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCertificate")
+            .field("subject", &self.inner.subject)
+            .field("thumbprint_sha256", &self.inner.thumbprint_sha256)
+            .field("chain_len", &self.inner.chain.len())
+            .field("private_key", &"***")
+            .finish()
+    }
+}
+
+fn key_pair(pkcs8: &[u8]) -> Result<RsaKeyPair, CertificateError> {
+    RsaKeyPair::from_pkcs8(pkcs8).map_err(|e| {
+        let what = e.to_string();
+        if what == "InvalidEncoding" || what == "WrongAlgorithm" {
+            CertificateError::new(
+                CertificateErrorKind::UnsupportedKey,
+                "the private key is not an RSA key in PKCS#8 or PKCS#1 form; Microsoft Entra \
+                 certificate credentials here need an RSA key",
+            )
+        } else {
+            CertificateError::new(
+                CertificateErrorKind::UnsupportedKey,
+                format!("the RSA private key cannot be used for signing ({what}); use a 2048-bit or larger RSA key"),
+            )
+        }
+    })
+}
+
+fn decrypt_pkcs8(der: &[u8], password: &Secret) -> Result<Zeroizing<Vec<u8>>, CertificateError> {
+    use pkcs8::der::Decode as _;
+    let info = pkcs8::EncryptedPrivateKeyInfoRef::from_der(der).map_err(|_| {
+        CertificateError::new(
+            CertificateErrorKind::Malformed,
+            "the encrypted private key is damaged",
+        )
+    })?;
+    let doc = info.decrypt(password.expose().as_bytes()).map_err(|e| match e {
+        pkcs8::Error::EncryptedPrivateKey(pkcs8::pkcs5::Error::UnsupportedAlgorithm { .. }) => {
+            CertificateError::new(
+                CertificateErrorKind::Malformed,
+                "the private key is encrypted with an unsupported scheme; re-encrypt it with \
+                 PBES2 (for example `openssl pkcs8 -topk8 -v2 aes-256-cbc`)",
+            )
+        }
+        _ => CertificateError::new(
+            CertificateErrorKind::WrongPassword,
+            "the private key could not be decrypted with the given password; check the password",
+        ),
+    })?;
+    Ok(Zeroizing::new(doc.as_bytes().to_vec()))
+}
+
+/// Wraps a PKCS#1 `RSAPrivateKey` in a PKCS#8 `PrivateKeyInfo` (ring only reads PKCS#8).
+fn pkcs1_to_pkcs8(pkcs1: &[u8]) -> Vec<u8> {
+    // SEQUENCE { INTEGER 0, SEQUENCE { OID rsaEncryption, NULL }, OCTET STRING pkcs1 }
+    const ALG: [u8; 18] = [
+        0x02, 0x01, 0x00, 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05,
+        0x00,
+    ];
+    let mut octet = vec![0x04];
+    push_len(&mut octet, pkcs1.len());
+    octet.extend_from_slice(pkcs1);
+    let body_len = ALG.len() + octet.len();
+    let mut out = Vec::with_capacity(body_len + 6);
+    out.push(0x30);
+    push_len(&mut out, body_len);
+    out.extend_from_slice(&ALG);
+    out.extend_from_slice(&octet);
+    octet.fill(0);
+    out
+}
+
+fn push_len(out: &mut Vec<u8>, len: usize) {
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+}
+
+fn looks_like_pem(bytes: &[u8]) -> bool {
+    bytes.windows(11).any(|w| w == b"-----BEGIN ")
+}
+
+struct PemBlock {
+    label: String,
+    der: Zeroizing<Vec<u8>>,
+}
+
+/// Splits PEM text into labelled, decoded blocks (RFC 7468, lax about whitespace).
+fn pem_blocks(text: &str) -> Result<Vec<PemBlock>, CertificateError> {
+    let mut blocks = Vec::new();
+    let mut current: Option<(String, Zeroizing<String>)> = None;
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some(label) = line
+            .strip_prefix("-----BEGIN ")
+            .and_then(|l| l.strip_suffix("-----"))
+        {
+            current = Some((label.to_owned(), Zeroizing::new(String::new())));
+        } else if let Some(label) = line
+            .strip_prefix("-----END ")
+            .and_then(|l| l.strip_suffix("-----"))
+        {
+            let Some((begin, body)) = current.take() else {
+                continue;
+            };
+            if begin != label {
+                return Err(CertificateError::new(
+                    CertificateErrorKind::Malformed,
+                    format!("the PEM block `{begin}` ends with `{label}`; the file is damaged"),
+                ));
+            }
+            let der = STANDARD.decode(body.as_bytes()).map_err(|_| {
+                CertificateError::new(
+                    CertificateErrorKind::Malformed,
+                    format!("the PEM block `{begin}` is not valid base64; the file is damaged"),
+                )
+            })?;
+            blocks.push(PemBlock {
+                label: begin,
+                der: Zeroizing::new(der),
+            });
+        } else if let Some((label, body)) = current.as_mut() {
+            if line.contains(':') {
+                // RFC 1421 headers: only legacy OpenSSL encryption ("Proc-Type: 4,ENCRYPTED") uses them.
+                return Err(CertificateError::new(
+                    CertificateErrorKind::Malformed,
+                    format!(
+                        "the PEM block `{label}` uses legacy OpenSSL encryption, which is not supported; \
+                         convert the key to PKCS#8 (`openssl pkcs8 -topk8 -v2 aes-256-cbc`)"
+                    ),
+                ));
+            }
+            body.push_str(line);
+        }
+    }
+    if blocks.is_empty() {
+        return Err(CertificateError::new(
+            CertificateErrorKind::Malformed,
+            "the PEM file has no complete `-----BEGIN …-----`/`-----END …-----` block",
+        ));
+    }
+    Ok(blocks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_parser_rejects_damage() {
+        let cases = [
+            ("", CertificateErrorKind::Malformed),
+            (
+                "-----BEGIN CERTIFICATE-----\nAAAA\n",
+                CertificateErrorKind::Malformed,
+            ),
+            (
+                "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+                CertificateErrorKind::Malformed,
+            ),
+            (
+                "-----BEGIN CERTIFICATE-----\nAAAA\n-----END PRIVATE KEY-----\n",
+                CertificateErrorKind::Malformed,
+            ),
+            (
+                "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nAAAA\n-----END RSA PRIVATE KEY-----\n",
+                CertificateErrorKind::Malformed,
+            ),
+            (
+                "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+                CertificateErrorKind::NoPrivateKey,
+            ),
+            (
+                "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n",
+                CertificateErrorKind::UnsupportedKey,
+            ),
+            (
+                "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n",
+                CertificateErrorKind::WrongPassword,
+            ),
+        ];
+        for (pem, kind) in cases {
+            let err = ClientCertificate::from_pem(pem.as_bytes(), None).expect_err(pem);
+            assert_eq!(err.kind(), kind, "{pem}: {err}");
+        }
+    }
+
+    #[test]
+    fn garbage_is_not_pkcs12() {
+        let err = ClientCertificate::load(b"\x30\x03\x02\x01\x05", None).unwrap_err();
+        assert_eq!(err.kind(), CertificateErrorKind::Malformed);
+        let err = ClientCertificate::load(&[0xff; 64], Some(&Secret::new("pw"))).unwrap_err();
+        assert_eq!(err.kind(), CertificateErrorKind::Malformed);
+    }
+
+    #[test]
+    fn der_lengths() {
+        let mut v = Vec::new();
+        push_len(&mut v, 5);
+        push_len(&mut v, 0x80);
+        push_len(&mut v, 0x1234);
+        assert_eq!(v, [5, 0x81, 0x80, 0x82, 0x12, 0x34]);
+    }
+}

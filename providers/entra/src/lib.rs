@@ -1,0 +1,68 @@
+//! A small client for the Microsoft Entra ID token endpoint, shared by credchain's providers.
+//!
+//! [`EntraClient`] sends `POST {authority}/{tenant}/oauth2/v2.0/token` for one of four
+//! [`Grant`]s and turns the answer into a [`TokenResponse`] (an
+//! [`AccessToken`](credchain_core::AccessToken) with `expires_on` and `refresh_on`, plus a
+//! rotated refresh token when there is one), or into a credchain [`Error`](credchain_core::Error)
+//! whose kind tells a chain what to do.
+//!
+//! | Item | What it is |
+//! |---|---|
+//! | [`EntraClient`], [`EntraClientBuilder`] | the client: retries, timeout, TLS roots, proxy |
+//! | [`Grant`] | client secret, client certificate, refresh token, username/password |
+//! | [`Authority`] | an https authority host (`AZURE_AUTHORITY_HOST`, known clouds) |
+//! | [`ClientCertificate`] | a PEM or PKCS#12 certificate with its RSA key, signing assertions |
+//! | [`TokenResponse`], [`EntraErrorResponse`] | what came back |
+//!
+//! # What it reads
+//!
+//! Only through the injected [`Env`](credchain_core::Env): `AZURE_AUTHORITY_HOST` (when no
+//! authority is given), `SSL_CERT_FILE` / `SSL_CERT_DIR` (trusted roots, replacing the system
+//! store when set), `https_proxy` / `HTTPS_PROXY` / `all_proxy` / `ALL_PROXY` and
+//! `no_proxy` / `NO_PROXY`.
+//!
+//! # What it does not do
+//!
+//! No token cache, no tenant allow-list and no single-flight: credchain's middleware does that
+//! once for every provider. Instance discovery and regional endpoints are not used.
+//!
+//! # Example
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use credchain_core::{Secret, TokenRequestOptions};
+//! use credchain_entra::{Authority, ClientCertificate, EntraClient, Grant};
+//!
+//! let client = EntraClient::builder().authority(Authority::public()).build()?;
+//! let cert = ClientCertificate::load(&std::fs::read("app.pem")?, None)?;
+//! let grant = Grant::ClientCertificate {
+//!     client_id: "00000000-0000-0000-0000-000000000001",
+//!     certificate: &cert,
+//!     send_certificate_chain: false,
+//! };
+//! let response = client
+//!     .request_token("MyCredential", "contoso.onmicrosoft.com", &grant,
+//!         &["https://management.azure.com/.default"], &TokenRequestOptions::default())
+//!     .await?;
+//! # let _ = response; Ok(()) }
+//! ```
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations, unreachable_pub)]
+#![forbid(unsafe_code)]
+
+mod authority;
+mod certificate;
+mod client;
+mod grant;
+mod net;
+mod parse;
+
+pub use authority::{AZURE_AUTHORITY_HOST, Authority, CHINA_HOST, PUBLIC_HOST, US_GOVERNMENT_HOST};
+pub use certificate::{ASSERTION_LIFETIME, CertificateError, CertificateErrorKind, ClientCertificate};
+pub use client::{
+    DEFAULT_MAX_RETRIES, DEFAULT_RETRY_DELAY, DEFAULT_TIMEOUT, EntraClient, EntraClientBuilder,
+    MAX_RETRY_DELAY,
+};
+pub use grant::Grant;
+pub use net::{NO_PROXY_VARS, PROXY_VARS};
+pub use parse::{EntraErrorResponse, HALF_LIFE_REFRESH_THRESHOLD, TokenResponse};

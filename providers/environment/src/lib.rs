@@ -1,0 +1,1 @@
+//! EnvironmentCredential (in progress).
