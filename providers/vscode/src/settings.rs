@@ -141,7 +141,7 @@ pub(crate) fn read_settings(path: &Path) -> SettingsState {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return SettingsState::Missing(path.to_owned()),
         Err(e) => {
             return invalid(format!(
-                "cannot read VS Code settings `{shown}`: {e}; fix the file's permissions or point \
+                "cannot read the VS Code settings file `{shown}`: {e}; fix the file's permissions or point \
                  credchain at another settings file"
             ));
         }
@@ -150,12 +150,12 @@ pub(crate) fn read_settings(path: &Path) -> SettingsState {
     // Read one byte past the cap so a file that grows while being read is still caught.
     if let Err(e) = file.take(SETTINGS_MAX_BYTES + 1).read_to_end(&mut bytes) {
         return invalid(format!(
-            "cannot read VS Code settings `{shown}`: {e}; check that it is a regular, readable file"
+            "cannot read the VS Code settings file `{shown}`: {e}; check that it is a regular, readable file"
         ));
     }
     if bytes.len() as u64 > SETTINGS_MAX_BYTES {
         return invalid(format!(
-            "VS Code settings `{shown}` is larger than {} MiB, so it is not read; it is probably \
+            "the VS Code settings file `{shown}` is larger than {} MiB, so it is not read; it is probably \
              corrupt: check it in VS Code (`Preferences: Open User Settings (JSON)`)",
             SETTINGS_MAX_BYTES / (1024 * 1024)
         ));
@@ -164,12 +164,12 @@ pub(crate) fn read_settings(path: &Path) -> SettingsState {
         Ok(text) => match parse_settings(text) {
             Ok(settings) => SettingsState::Loaded(path.to_owned(), settings),
             Err(reason) => invalid(format!(
-                "VS Code settings `{shown}` {reason}; fix it in VS Code (`Preferences: Open User \
+                "the VS Code settings file `{shown}` {reason}; fix it in VS Code (`Preferences: Open User \
                  Settings (JSON)`)"
             )),
         },
         Err(_) => invalid(format!(
-            "VS Code settings `{shown}` is not UTF-8 text; save it as UTF-8 in VS Code"
+            "the VS Code settings file `{shown}` is not UTF-8 text; save it as UTF-8 in VS Code"
         )),
     }
 }
@@ -179,7 +179,7 @@ pub(crate) fn read_settings(path: &Path) -> SettingsState {
 ///
 /// # Errors
 ///
-/// A phrase that completes "VS Code settings `path` …": a syntax error with its line and
+/// A phrase that completes "the VS Code settings file `path` …": a syntax error with its line and
 /// column, a top level that is not an object, or a key whose value is not a string.
 pub(crate) fn parse_settings(text: &str) -> Result<VsCodeSettings, String> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -429,7 +429,10 @@ mod tests {
         let SettingsState::Invalid(_, reason) = read_settings(dir.path()) else {
             panic!("a directory accepted")
         };
-        assert!(reason.starts_with("cannot read VS Code settings"), "{reason}");
+        assert!(
+            reason.starts_with("cannot read the VS Code settings file"),
+            "{reason}"
+        );
     }
 
     #[test]
