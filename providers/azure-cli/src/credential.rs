@@ -235,6 +235,7 @@ impl AzureCliCredentialBuilder {
             .filter(|t| !t.is_empty());
         if let Some(t) = &tenant_id {
             validate::tenant_id(t).map_err(|m| Error::invalid_input(NAME, format!("`tenant_id`: {m}")))?;
+            not_a_flag("`tenant_id`", t)?;
         }
         let subscription = self
             .subscription
@@ -242,6 +243,7 @@ impl AzureCliCredentialBuilder {
             .filter(|s| !s.is_empty());
         if let Some(s) = &subscription {
             validate::subscription(s).map_err(|m| Error::invalid_input(NAME, m))?;
+            not_a_flag("subscription", s)?;
         }
         let process_timeout = self.process_timeout.unwrap_or(DEFAULT_PROCESS_TIMEOUT);
         if process_timeout.is_zero() {
@@ -260,6 +262,21 @@ impl AzureCliCredentialBuilder {
                 working_dir: self.working_dir,
             }),
         })
+    }
+}
+
+/// The shared character rules allow a leading `-`, but the CLI's argument parser would read such
+/// a value as another option (`--scope --debug`), so it is refused here.
+fn not_a_flag(what: &str, value: &str) -> Result<(), Error> {
+    if value.starts_with('-') {
+        Err(Error::invalid_input(
+            NAME,
+            format!(
+                "invalid {what} `{value}`: it must not start with `-`, or the Azure CLI would read it as an option"
+            ),
+        ))
+    } else {
+        Ok(())
     }
 }
 
@@ -365,9 +382,11 @@ impl TokenCredential for AzureCliCredential {
             ));
         };
         validate::scope(scope).map_err(|m| Error::invalid_input(NAME, m))?;
+        not_a_flag("scope", scope)?;
         let tenant = match options.tenant_id() {
             Some(t) => {
                 validate::tenant_id(t).map_err(|m| Error::invalid_input(NAME, m))?;
+                not_a_flag("tenant", t)?;
                 Some(t)
             }
             None => config.tenant_id.as_deref(),
@@ -674,7 +693,7 @@ mod tests {
 
     #[test]
     fn builder_validates_before_anything_runs() {
-        for bad in ["bad!tenant", "a b", "t;rm -rf /", "x\ny"] {
+        for bad in ["bad!tenant", "a b", "t;rm -rf /", "x\ny", "--debug"] {
             let e = AzureCliCredential::builder()
                 .tenant_id(bad)
                 .build()
