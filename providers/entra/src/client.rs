@@ -761,20 +761,27 @@ fn error_chain(e: &(dyn StdError + 'static)) -> String {
     parts.join(": ")
 }
 
-/// The rustls error behind a transport failure, if any.
+/// The rustls error behind a transport failure, if any. `io::Error` hides what it wraps from
+/// `source()`, so wrapped errors are opened with `get_ref` too (hyper nests two of them).
 fn tls_cause<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a rustls::Error> {
-    let mut cur: Option<&'a (dyn StdError + 'static)> = Some(e);
-    while let Some(err) = cur {
+    let mut stack: Vec<&'a (dyn StdError + 'static)> = vec![e];
+    let mut steps = 0;
+    while let Some(err) = stack.pop() {
+        steps += 1;
+        if steps > 32 {
+            break;
+        }
         if let Some(tls) = err.downcast_ref::<rustls::Error>() {
             return Some(tls);
         }
         if let Some(io) = err.downcast_ref::<std::io::Error>()
             && let Some(inner) = io.get_ref()
-            && let Some(tls) = inner.downcast_ref::<rustls::Error>()
         {
-            return Some(tls);
+            stack.push(inner);
         }
-        cur = err.source();
+        if let Some(source) = err.source() {
+            stack.push(source);
+        }
     }
     None
 }
