@@ -260,7 +260,8 @@ pub(crate) mod tests {
         assert_eq!(check(&cert, &h, &c, &mut used), Ok(()));
         assert_eq!(check(&cert, &h, &c, &mut used), Err(700023), "jti replay");
 
-        let table: Vec<(&str, Box<dyn Fn(&mut Value, &mut Value)>, u32)> = vec![
+        type Mutate = Box<dyn Fn(&mut Value, &mut Value)>;
+        let table: Vec<(&str, Mutate, u32)> = vec![
             ("expired", Box::new(|_, c| c["exp"] = json!(NOW - 1)), 700024),
             ("exp == now", Box::new(|_, c| c["exp"] = json!(NOW)), 700024),
             (

@@ -255,11 +255,13 @@ impl State {
     ) -> Result<Reply, EntraError> {
         let field = |name: &str| form.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
         let require = |name: &str| field(name).ok_or_else(|| EntraError::missing_field(name));
-        let grant_type = require("grant_type")?;
         let config = &self.config;
-        if !config.is_known_tenant(tenant)
-            && !(Config::is_alias(tenant) && grant_type != "client_credentials")
-        {
+        if !config.is_known_tenant(tenant) && !Config::is_alias(tenant) {
+            return Err(EntraError::unknown_tenant(tenant));
+        }
+        let grant_type = require("grant_type")?;
+        // Client credentials need a real tenant: there is no user whose home tenant to pick.
+        if grant_type == "client_credentials" && !config.is_known_tenant(tenant) {
             return Err(EntraError::unknown_tenant(tenant));
         }
         let client_id = require("client_id")?;
@@ -730,5 +732,301 @@ fn injected_failure(status: u16, retry_after: Option<u64>) -> Reply {
     match retry_after {
         Some(secs) => reply.header("retry-after", &secs.to_string()),
         None => reply,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: &str = "tenant-a";
+    const NOW: u64 = 1_800_000_000;
+
+    fn state() -> State {
+        let mut config = Config {
+            authority: "https://127.0.0.1:9".into(),
+            token_lifetime: Duration::from_secs(3600),
+            ..Config::default()
+        };
+        let tenant = config.add_tenant("Tenant-A");
+        config.add_tenant("tenant-b");
+        config
+            .secrets
+            .insert((tenant, "app".into()), vec!["s3cret".into()]);
+        config.users.push(User {
+            client_id: "pub".into(),
+            username: "u@x.test".into(),
+            password: "pw-value".into(),
+        });
+        config.refresh_tokens.push(("pub".into(), "rt".into()));
+        config.subscriptions.push(Subscription {
+            id: "sub-1".into(),
+            name: "One".into(),
+            tenant: "tenant-a".into(),
+        });
+        State::new(config)
+    }
+
+    fn request(method: &str, path: &str, form: &[(&str, &str)], headers: &[(&str, &str)]) -> Incoming {
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        Incoming {
+            method: method.into(),
+            path: path.into(),
+            query: crate::record::parse_urlencoded(query.as_bytes()),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            form: form.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        }
+    }
+
+    fn app_form(secret: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("grant_type", "client_credentials".into()),
+            ("client_id", "app".into()),
+            ("client_secret", secret.into()),
+            ("scope", "api://x/.default".into()),
+        ]
+    }
+
+    fn post(state: &State, tenant: &str, form: &[(&str, String)], now: u64) -> Reply {
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        state
+            .handle(
+                request("POST", &format!("/{tenant}/oauth2/v2.0/token"), &form, &[]),
+                now,
+            )
+            .0
+    }
+
+    #[test]
+    fn audience_of_scopes() {
+        for (scope, aud) in [
+            (
+                "https://management.azure.com/.default",
+                "https://management.azure.com",
+            ),
+            (
+                "https://management.azure.com//.default",
+                "https://management.azure.com/",
+            ),
+            (
+                "https://graph.microsoft.com/User.Read",
+                "https://graph.microsoft.com",
+            ),
+            ("api://x/.default", "api://x"),
+            (
+                "00000003-0000-0000-c000-000000000000/.default",
+                "00000003-0000-0000-c000-000000000000",
+            ),
+            ("User.Read", "User.Read"),
+        ] {
+            assert_eq!(audience(scope), aud, "{scope}");
+        }
+    }
+
+    #[test]
+    fn client_credential_scopes() {
+        assert!(check_app_scopes(&["api://x/.default"]).is_ok());
+        assert!(check_app_scopes(&["api://x/.default", "openid", "offline_access"]).is_ok());
+        assert_eq!(
+            check_app_scopes(&["api://x/read"]).map_err(|e| e.code),
+            Err(1002012)
+        );
+        assert_eq!(
+            check_app_scopes(&["a/.default", "b/.default"]).map_err(|e| e.code),
+            Err(70011)
+        );
+        assert_eq!(check_app_scopes(&["openid"]).map_err(|e| e.code), Err(70011));
+    }
+
+    #[test]
+    fn stable_uuids_are_deterministic_and_uuid_shaped() {
+        assert_eq!(stable_uuid("a"), stable_uuid("a"));
+        assert_ne!(stable_uuid("a"), stable_uuid("b"));
+        assert!(uuid::Uuid::parse_str(&stable_uuid("a")).is_ok());
+    }
+
+    #[test]
+    fn injected_failure_shapes() {
+        for (status, expect_status, error, code) in [
+            (429, 429, "temporarily_unavailable", 90055),
+            (500, 500, "server_error", 50000),
+            (502, 502, "server_error", 50000),
+            (503, 503, "temporarily_unavailable", 90033),
+            (42, 500, "server_error", 50000),
+        ] {
+            let reply = injected_failure(status, Some(3));
+            assert_eq!(reply.status, expect_status);
+            assert_eq!(reply.header_value("retry-after"), Some("3"));
+            let body = reply.body_json();
+            assert_eq!(
+                (body["error"].as_str(), body["error_codes"][0].as_u64()),
+                (Some(error), Some(code))
+            );
+        }
+        assert_eq!(injected_failure(500, None).header_value("retry-after"), None);
+    }
+
+    #[test]
+    fn tenants_match_case_insensitively_and_aliases_only_for_users() {
+        let state = state();
+        assert_eq!(post(&state, "TENANT-A", &app_form("s3cret"), NOW).status, 200);
+        let reply = post(&state, "organizations", &app_form("s3cret"), NOW);
+        assert_eq!(reply.body_json()["error_codes"][0], 90002);
+        let user = [
+            ("grant_type", "password".to_owned()),
+            ("client_id", "pub".into()),
+            ("username", "u@x.test".into()),
+            ("password", "pw-value".into()),
+            ("scope", "api://x/.default".into()),
+        ];
+        let reply = post(&state, "common", &user, NOW);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let token = reply.body_json()["access_token"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_default();
+        assert_eq!(
+            jwt::decode_jwt(&token).map(|j| j.claims["tid"].clone()),
+            Some(json!("tenant-a"))
+        );
+    }
+
+    #[test]
+    fn errors_never_echo_submitted_secrets() {
+        let state = state();
+        let reply = post(&state, T, &app_form("my-wrong-secret"), NOW);
+        assert_eq!(reply.status, 401);
+        assert!(!reply.body.contains("my-wrong-secret"));
+        let user = [
+            ("grant_type", "password".to_owned()),
+            ("client_id", "pub".into()),
+            ("username", "u@x.test".into()),
+            ("password", "my-wrong-password".into()),
+            ("scope", "api://x/.default".into()),
+        ];
+        let reply = post(&state, T, &user, NOW);
+        assert_eq!(reply.body_json()["error_codes"][0], 50126);
+        assert!(!reply.body.contains("my-wrong-password"));
+        let rt = [
+            ("grant_type", "refresh_token".to_owned()),
+            ("client_id", "pub".into()),
+            ("refresh_token", "my-bogus-refresh-token".into()),
+            ("scope", "api://x/.default".into()),
+        ];
+        let reply = post(&state, T, &rt, NOW);
+        assert_eq!(reply.body_json()["error_codes"][0], 70000);
+        assert!(!reply.body.contains("my-bogus-refresh-token"));
+    }
+
+    #[test]
+    fn fail_next_counts_down_and_is_recorded() {
+        let state = state();
+        state.fail_next(2, 503, None);
+        assert_eq!(post(&state, T, &app_form("s3cret"), NOW).status, 503);
+        assert_eq!(post(&state, T, &app_form("s3cret"), NOW).status, 503);
+        assert_eq!(post(&state, T, &app_form("s3cret"), NOW).status, 200);
+        assert_eq!(state.token_request_count(), 3);
+        assert_eq!(state.issued_tokens().len(), 1);
+        assert_eq!(state.requests().len(), 3);
+        // Non-token requests neither count nor consume the plan.
+        state.fail_next(1, 500, None);
+        let (reply, is_token) = state.handle(
+            request("GET", "/tenant-a/v2.0/.well-known/openid-configuration", &[], &[]),
+            NOW,
+        );
+        assert_eq!((reply.status, is_token), (200, false));
+        assert_eq!(state.token_request_count(), 3);
+        assert_eq!(post(&state, T, &app_form("s3cret"), NOW).status, 500);
+    }
+
+    #[test]
+    fn routing_of_odd_requests() {
+        let state = state();
+        let (reply, is_token) = state.handle(request("GET", "/tenant-a/oauth2/v2.0/token", &[], &[]), NOW);
+        assert_eq!((reply.status, is_token), (405, false));
+        let (reply, _) = state.handle(request("DELETE", "/", &[], &[]), NOW);
+        assert_eq!(reply.status, 404);
+        // Repeated slashes are tolerated, as HTTP clients joining "authority/" + "/path" produce them.
+        let (reply, is_token) = state.handle(request("POST", "//tenant-a//oauth2/v2.0/token", &[], &[]), NOW);
+        assert!(is_token);
+        assert_eq!(reply.body_json()["error_codes"][0], 900144, "grant_type missing");
+        // The v1-style discovery path works too.
+        let (reply, _) = state.handle(
+            request("GET", "/tenant-b/.well-known/openid-configuration", &[], &[]),
+            NOW,
+        );
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.body_json()["issuer"], "https://127.0.0.1:9/tenant-b/v2.0");
+        let (reply, _) = state.handle(
+            request("GET", "/common/v2.0/.well-known/openid-configuration", &[], &[]),
+            NOW,
+        );
+        assert_eq!(reply.body_json()["issuer"], "https://127.0.0.1:9/{tenantid}/v2.0");
+    }
+
+    #[test]
+    fn arm_checks_expiry_against_the_request_time() {
+        let state = state();
+        let token = post(&state, T, &app_form("s3cret"), NOW).body_json()["access_token"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_default();
+        let auth = format!("Bearer {token}");
+        let list = |now| {
+            state
+                .handle(
+                    request(
+                        "GET",
+                        "/subscriptions?api-version=1",
+                        &[],
+                        &[("authorization", &auth)],
+                    ),
+                    now,
+                )
+                .0
+        };
+        let ok = list(NOW + 3599);
+        assert_eq!(ok.status, 200);
+        assert_eq!(ok.body_json()["value"][0]["subscriptionId"], "sub-1");
+        let expired = list(NOW + 3600);
+        assert_eq!(expired.status, 401);
+        assert_eq!(expired.body_json()["error"]["code"], "ExpiredAuthenticationToken");
+        assert!(
+            expired
+                .header_value("www-authenticate")
+                .is_some_and(|h| h.contains("invalid_token"))
+        );
+    }
+
+    #[test]
+    fn refresh_tokens_rotate_per_redemption() {
+        let state = state();
+        let form = |rt: &str| {
+            vec![
+                ("grant_type", "refresh_token"),
+                ("client_id", "pub"),
+                ("refresh_token", rt),
+                ("scope", "api://x/.default"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k, v.to_owned()))
+            .collect::<Vec<_>>()
+        };
+        let first = post(&state, T, &form("rt"), NOW).body_json();
+        let rotated = first["refresh_token"].as_str().unwrap_or_default().to_owned();
+        let second = post(&state, T, &form(&rotated), NOW).body_json();
+        let again = second["refresh_token"].as_str().unwrap_or_default().to_owned();
+        assert!(!rotated.is_empty() && !again.is_empty());
+        assert_ne!(rotated, again);
+        assert_eq!(
+            post(&state, T, &form("rt"), NOW).status,
+            200,
+            "the original stays valid"
+        );
+        let claims = jwt::decode_jwt(first["access_token"].as_str().unwrap_or_default()).map(|j| j.claims);
+        assert_eq!(claims.map(|c| c["upn"].clone()), Some(json!("u@x.test")));
     }
 }

@@ -8,6 +8,9 @@ use common::*;
 use credchain_fake_entra::{FakeEntra, TestCertificate};
 use serde_json::json;
 
+/// Form fields of one token request.
+type Form<'a> = Vec<(&'a str, &'a str)>;
+
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 async fn fake() -> FakeEntra {
@@ -33,7 +36,7 @@ fn secret_form<'a>(secret: &'a str, scope: &'a str) -> Vec<(&'a str, &'a str)> {
 async fn secret_and_tenant_errors() {
     let entra = fake().await;
     let scope = "api://x/.default";
-    let cases: Vec<(&str, &str, Vec<(&str, &str)>, u16, &str, u64)> = vec![
+    let cases: Vec<(&str, &str, Form, u16, &str, u64)> = vec![
         (
             "wrong secret",
             TENANT,
@@ -184,7 +187,7 @@ async fn correlation_ids_are_fresh_per_response() {
 async fn user_flow_errors() {
     let entra = fake().await;
     let scope = "https://management.azure.com/.default";
-    let cases: Vec<(&str, Vec<(&str, &str)>, u16, &str, u64)> = vec![
+    let cases: Vec<(&str, Form, u16, &str, u64)> = vec![
         (
             "unknown refresh token",
             vec![
@@ -267,7 +270,7 @@ async fn user_flow_errors() {
     }
 }
 
-fn assertion_form<'a>(assertion: &'a str) -> Vec<(&'a str, &'a str)> {
+fn assertion_form(assertion: &str) -> Vec<(&str, &str)> {
     vec![
         ("grant_type", "client_credentials"),
         ("client_id", CLIENT),

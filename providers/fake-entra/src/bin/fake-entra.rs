@@ -181,11 +181,11 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Some(path) = &args.ca_out {
-        if let Err(e) = std::fs::write(path, entra.ca_pem()) {
-            eprintln!("fake-entra: cannot write the CA to `{}`: {e}", path.display());
-            return ExitCode::FAILURE;
-        }
+    if let Some(path) = &args.ca_out
+        && let Err(e) = std::fs::write(path, entra.ca_pem())
+    {
+        eprintln!("fake-entra: cannot write the CA to `{}`: {e}", path.display());
+        return ExitCode::FAILURE;
     }
     println!("{}", entra.authority());
     let _ = std::io::stdout().flush();
