@@ -295,3 +295,94 @@ impl ReadBack for MemorySecretStore {
             .map(|s| s.expose().to_owned())
     }
 }
+
+/// A `tracing` writer that appends to a shared buffer.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn no_secret_reaches_trace_logs_errors_or_debug_output() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let setup = Setup::new().await;
+    let credential = setup.credential();
+    let first = credential
+        .get_token(&[ARM], &TokenRequestOptions::default())
+        .await
+        .expect("first");
+    let second = credential
+        .get_token(&[GRAPH], &TokenRequestOptions::default())
+        .await
+        .expect("second");
+    setup
+        .store
+        .insert(KEYRING_SERVICE, "AzureCloud", "bad-refresh-token-value");
+    let refused = setup
+        .credential()
+        .get_token(&[ARM], &TokenRequestOptions::default())
+        .await
+        .unwrap_err();
+
+    let rotated: Vec<String> = setup
+        .token_requests()
+        .iter()
+        .filter_map(|r| r.form_value("refresh_token").map(str::to_owned))
+        .collect();
+    let mut secrets = vec![
+        VSCODE_RT.to_owned(),
+        "bad-refresh-token-value".to_owned(),
+        first.secret().to_owned(),
+        second.secret().to_owned(),
+    ];
+    secrets.extend(rotated);
+    let logs = String::from_utf8_lossy(
+        &captured
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    )
+    .into_owned();
+    assert!(
+        logs.contains("VisualStudioCodeCredential"),
+        "the flow was traced:\n{logs}"
+    );
+    let shown = [
+        logs,
+        refused.to_string(),
+        format!("{refused:?}"),
+        format!("{credential:?}"),
+        format!("{first:?}"),
+        credential.describe().to_string(),
+    ];
+    for secret in &secrets {
+        for text in &shown {
+            assert!(!text.contains(secret.as_str()), "a secret leaked into:\n{text}");
+        }
+    }
+}
