@@ -1,0 +1,364 @@
+//! `EnvironmentCredential` and its builder.
+
+use std::fmt;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use credchain_core::{AccessToken, Env, Error, TokenCredential, TokenRequestOptions};
+use credchain_entra::{Authority, CertificateErrorKind, ClientCertificate, EntraClient, Grant};
+
+use crate::config::{self, Selection};
+
+/// The provider's name, in errors, logs and `AZURE_TOKEN_CREDENTIALS`.
+pub const NAME: &str = "EnvironmentCredential";
+
+/// The largest certificate file read (a PEM or PKCS#12 file is a few KiB).
+const MAX_CERTIFICATE_FILE: u64 = 1 << 20;
+
+/// Authenticates a service principal (client secret or certificate) or a user (username and
+/// password) described by `AZURE_*` environment variables, against Microsoft Entra ID.
+///
+/// The variables are read once, when the credential is built, through an injectable
+/// [`Env`]. The first complete configuration wins:
+///
+/// 1. `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`;
+/// 2. `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_CERTIFICATE_PATH` (PEM with the key,
+///    or PKCS#12), with optional `AZURE_CLIENT_CERTIFICATE_PASSWORD` and
+///    `AZURE_CLIENT_SEND_CERTIFICATE_CHAIN`;
+/// 3. `AZURE_CLIENT_ID`, `AZURE_USERNAME`, `AZURE_PASSWORD`, with optional `AZURE_TENANT_ID`
+///    (default `organizations`). Deprecated by Microsoft (no MFA); a warning is logged.
+///
+/// Blank values count as unset. See the crate docs for the error table.
+///
+/// ```
+/// use credchain_core::{Env, TokenCredential};
+/// use credchain_environment::EnvironmentCredential;
+/// let env = Env::from_pairs([("AZURE_CLIENT_ID", "app"), ("AZURE_TENANT_ID", "contoso.onmicrosoft.com")]);
+/// let credential = EnvironmentCredential::builder().env(env).build();
+/// assert_eq!(credential.home_tenant(), Some("contoso.onmicrosoft.com"));
+/// assert_eq!(credential.kind(), None); // incomplete: get_token reports Unavailable
+/// ```
+pub struct EnvironmentCredential {
+    selected: Selected,
+    home_tenant: Option<String>,
+    client: ClientSource,
+}
+
+enum Selected {
+    Unavailable(String),
+    Failed(Error),
+    ClientSecret {
+        client_id: String,
+        secret: credchain_core::Secret,
+    },
+    Certificate {
+        client_id: String,
+        certificate: ClientCertificate,
+        send_chain: bool,
+    },
+    UsernamePassword {
+        client_id: String,
+        username: String,
+        password: credchain_core::Secret,
+    },
+}
+
+enum ClientSource {
+    Given(EntraClient),
+    Lazy {
+        env: Env,
+        authority: Option<Authority>,
+        timeout: Option<Duration>,
+        built: OnceLock<Result<EntraClient, Error>>,
+    },
+}
+
+/// Builds an [`EnvironmentCredential`].
+pub struct EnvironmentCredentialBuilder {
+    env: Env,
+    authority: Option<Authority>,
+    client: Option<EntraClient>,
+    timeout: Option<Duration>,
+}
+
+impl fmt::Debug for EnvironmentCredentialBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EnvironmentCredentialBuilder")
+            .field("authority", &self.authority)
+            .field("client", &self.client)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EnvironmentCredentialBuilder {
+    /// Reads the variables from `env` instead of the process environment.
+    pub fn env(mut self, env: Env) -> Self {
+        self.env = env;
+        self
+    }
+
+    /// Uses `authority` instead of `AZURE_AUTHORITY_HOST` (or the public cloud). Ignored when a
+    /// [`client`](Self::client) is given.
+    pub fn authority(mut self, authority: Authority) -> Self {
+        self.authority = Some(authority);
+        self
+    }
+
+    /// Uses `client` for token requests (for example one that trusts extra root certificates).
+    /// Its authority and timeout then apply.
+    pub fn client(mut self, client: EntraClient) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// The overall timeout of one token request, retries included (default 30 s). Ignored when
+    /// a [`client`](Self::client) is given.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Reads the variables and, for a certificate, the certificate file. Never fails: problems
+    /// are reported by `get_token`, so an unused credential never stops a chain.
+    pub fn build(self) -> EnvironmentCredential {
+        let selection = config::select(&self.env);
+        let (selected, home_tenant) = match selection {
+            Selection::Unavailable(msg) => {
+                tracing::debug!(provider = NAME, reason = %msg, "environment not configured");
+                (
+                    Selected::Unavailable(msg),
+                    self.env.non_blank(config::AZURE_TENANT_ID),
+                )
+            }
+            Selection::Invalid(msg) => (
+                Selected::Failed(Error::authentication_failed(NAME, msg)),
+                self.env.non_blank(config::AZURE_TENANT_ID),
+            ),
+            Selection::ClientSecret {
+                tenant,
+                client_id,
+                secret,
+            } => (Selected::ClientSecret { client_id, secret }, Some(tenant)),
+            Selection::Certificate {
+                tenant,
+                client_id,
+                path,
+                password,
+                send_chain,
+            } => {
+                let selected = match load_certificate(&path, password.as_ref()) {
+                    Ok(certificate) => Selected::Certificate {
+                        client_id,
+                        certificate,
+                        send_chain,
+                    },
+                    Err(e) => Selected::Failed(e),
+                };
+                (selected, Some(tenant))
+            }
+            Selection::UsernamePassword {
+                tenant,
+                client_id,
+                username,
+                password,
+            } => (
+                Selected::UsernamePassword {
+                    client_id,
+                    username,
+                    password,
+                },
+                Some(tenant),
+            ),
+        };
+        let client = match self.client {
+            Some(c) => ClientSource::Given(c),
+            None => ClientSource::Lazy {
+                env: self.env,
+                authority: self.authority,
+                timeout: self.timeout,
+                built: OnceLock::new(),
+            },
+        };
+        EnvironmentCredential {
+            selected,
+            home_tenant,
+            client,
+        }
+    }
+}
+
+fn load_certificate(
+    path: &str,
+    password: Option<&credchain_core::Secret>,
+) -> Result<ClientCertificate, Error> {
+    let var = config::AZURE_CLIENT_CERTIFICATE_PATH;
+    let read = std::fs::metadata(path).and_then(|m| {
+        if m.len() > MAX_CERTIFICATE_FILE {
+            Err(std::io::Error::other(
+                "the file is larger than 1 MiB, so it is not a certificate",
+            ))
+        } else {
+            std::fs::read(path)
+        }
+    });
+    let bytes = read.map_err(|e| {
+        Error::authentication_failed(
+            NAME,
+            format!("cannot read the certificate file `{path}` named by `{var}`: {e}; check the path and its permissions"),
+        )
+    })?;
+    ClientCertificate::load(&bytes, password).map_err(|e| {
+        let hint = match e.kind() {
+            CertificateErrorKind::WrongPassword => {
+                format!("; check `{}`", config::AZURE_CLIENT_CERTIFICATE_PASSWORD)
+            }
+            _ => String::new(),
+        };
+        Error::authentication_failed(
+            NAME,
+            format!("the certificate file `{path}` named by `{var}` cannot be used: {e}{hint}"),
+        )
+        .with_source(e)
+    })
+}
+
+impl EnvironmentCredential {
+    /// Reads the process environment, with the default authority and timeout.
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    /// A builder reading the process environment unless told otherwise.
+    pub fn builder() -> EnvironmentCredentialBuilder {
+        EnvironmentCredentialBuilder {
+            env: Env::process(),
+            authority: None,
+            client: None,
+            timeout: None,
+        }
+    }
+
+    /// Which configuration was selected: `client_secret`, `client_certificate` or
+    /// `username_password`; `None` when the environment is incomplete or invalid.
+    pub fn kind(&self) -> Option<&'static str> {
+        match &self.selected {
+            Selected::ClientSecret { .. } => Some("client_secret"),
+            Selected::Certificate { .. } => Some("client_certificate"),
+            Selected::UsernamePassword { .. } => Some("username_password"),
+            Selected::Unavailable(_) | Selected::Failed(_) => None,
+        }
+    }
+
+    /// The variables the selected configuration uses (for diagnostics such as `credchain doctor`).
+    pub fn variables(&self) -> &'static [&'static str] {
+        use config::*;
+        match &self.selected {
+            Selected::ClientSecret { .. } => &[AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET],
+            Selected::Certificate { .. } => &[
+                AZURE_TENANT_ID,
+                AZURE_CLIENT_ID,
+                AZURE_CLIENT_CERTIFICATE_PATH,
+                AZURE_CLIENT_CERTIFICATE_PASSWORD,
+                AZURE_CLIENT_SEND_CERTIFICATE_CHAIN,
+            ],
+            Selected::UsernamePassword { .. } => {
+                &[AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_USERNAME, AZURE_PASSWORD]
+            }
+            Selected::Unavailable(_) | Selected::Failed(_) => &[],
+        }
+    }
+
+    fn client(&self) -> Result<&EntraClient, Error> {
+        match &self.client {
+            ClientSource::Given(c) => Ok(c),
+            ClientSource::Lazy {
+                env,
+                authority,
+                timeout,
+                built,
+            } => built
+                .get_or_init(|| {
+                    let mut b = EntraClient::builder().env(env.clone()).provider_name(NAME);
+                    if let Some(a) = authority {
+                        b = b.authority(a.clone());
+                    }
+                    if let Some(t) = timeout {
+                        b = b.timeout(*t);
+                    }
+                    // A bad `AZURE_AUTHORITY_HOST` or proxy variable is a configuration error of a
+                    // complete configuration: it stops the chain.
+                    b.build()
+                        .map_err(|e| Error::authentication_failed(NAME, e.message()))
+                })
+                .as_ref()
+                .map_err(Clone::clone),
+        }
+    }
+}
+
+impl Default for EnvironmentCredential {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for EnvironmentCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct("EnvironmentCredential");
+        match &self.selected {
+            Selected::Unavailable(_) => s.field("kind", &"unavailable"),
+            Selected::Failed(_) => s.field("kind", &"invalid"),
+            _ => s.field("kind", &self.kind().unwrap_or("?")),
+        };
+        s.field("variables", &self.variables())
+            .field("home_tenant", &self.home_tenant)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenCredential for EnvironmentCredential {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn home_tenant(&self) -> Option<&str> {
+        self.home_tenant.as_deref()
+    }
+
+    async fn get_token(&self, scopes: &[&str], options: &TokenRequestOptions) -> Result<AccessToken, Error> {
+        let grant = match &self.selected {
+            Selected::Unavailable(msg) => return Err(Error::unavailable(NAME, msg.clone())),
+            Selected::Failed(e) => return Err(e.clone()),
+            Selected::ClientSecret { client_id, secret } => Grant::ClientSecret { client_id, secret },
+            Selected::Certificate {
+                client_id,
+                certificate,
+                send_chain,
+            } => Grant::ClientCertificate {
+                client_id,
+                certificate,
+                send_certificate_chain: *send_chain,
+            },
+            Selected::UsernamePassword {
+                client_id,
+                username,
+                password,
+            } => Grant::Password {
+                client_id,
+                username,
+                password,
+            },
+        };
+        let tenant = options
+            .tenant_id()
+            .or(self.home_tenant.as_deref())
+            .unwrap_or(config::DEFAULT_USER_TENANT);
+        let client = self.client()?;
+        let response = client
+            .request_token(NAME, tenant, &grant, scopes, options)
+            .await?;
+        Ok(response.token)
+    }
+}
