@@ -740,13 +740,14 @@ mod tests {
     #[test]
     fn settings_choose_cloud_tenant_and_authority() {
         // (settings, extra env, authority option, tenant option) -> (cloud, tenant, authority)
-        let table: [(
-            &str,
-            Option<(&str, &str)>,
-            Option<&str>,
-            Option<&str>,
-            (&str, &str, &str),
-        ); 8] = [
+        type Row = (
+            &'static str,
+            Option<(&'static str, &'static str)>,
+            Option<&'static str>,
+            Option<&'static str>,
+            (&'static str, &'static str, &'static str),
+        );
+        let table: [Row; 8] = [
             (
                 "{}",
                 None,
