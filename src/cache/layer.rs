@@ -1,10 +1,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use credchain_core::{Clock, SystemClock, TokenCredential};
+use credchain_core::{Clock, TokenCredential};
 
 use super::{
-    DEFAULT_MAX_ENTRIES, DEFAULT_MAX_JITTER, DEFAULT_REFRESH_WINDOW, DEFAULT_RETRY_DELAY, TokenCache,
+    CoarseSystemClock, DEFAULT_MAX_ENTRIES, DEFAULT_MAX_JITTER, DEFAULT_REFRESH_WINDOW, DEFAULT_RETRY_DELAY,
+    TokenCache,
 };
 use crate::Layer;
 
@@ -31,7 +32,7 @@ pub struct TokenCacheLayer {
 impl Default for TokenCacheLayer {
     fn default() -> Self {
         TokenCacheLayer {
-            clock: Arc::new(SystemClock),
+            clock: Arc::new(CoarseSystemClock),
             refresh_window: DEFAULT_REFRESH_WINDOW,
             max_jitter: DEFAULT_MAX_JITTER,
             retry_delay: DEFAULT_RETRY_DELAY,
@@ -41,7 +42,7 @@ impl Default for TokenCacheLayer {
 }
 
 impl TokenCacheLayer {
-    /// The defaults: the system clock, a 300 s refresh window with up to 60 s jitter, 30 s between
+    /// The defaults: the [coarse system clock](CoarseSystemClock), a 300 s refresh window with up to 60 s jitter, 30 s between
     /// failed proactive refreshes.
     pub fn new() -> Self {
         Self::default()

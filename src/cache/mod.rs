@@ -4,11 +4,13 @@
 //! cache *inside* a [`TenantPolicy`](crate::TenantPolicy) so the tenant is resolved (and checked)
 //! before the cache is consulted. Requests with claims bypass the cache.
 
+mod clock;
 mod key;
 mod layer;
 mod service;
 mod slot;
 
+pub use clock::CoarseSystemClock;
 pub use layer::TokenCacheLayer;
 pub use service::TokenCache;
 
@@ -23,3 +25,6 @@ pub const DEFAULT_MAX_JITTER: Duration = Duration::from_secs(60);
 pub const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(30);
 /// Above this many keys, entries whose token has expired are dropped when a new key is added.
 pub const DEFAULT_MAX_ENTRIES: usize = 1024;
+/// Tokens are treated as expired this long before their `expires_on`, so a token is never handed
+/// out after it expires, even by a coarse clock or to a caller that uses it a moment later.
+pub const EXPIRY_MARGIN: Duration = Duration::from_secs(1);

@@ -8,9 +8,9 @@ use hashbrown::HashMap;
 use parking_lot::RwLock;
 use tracing::Instrument;
 
-use super::TokenCacheLayer;
 use super::key::{CacheKey, KeyRef};
 use super::slot::{Cached, SharedLoad, Slot};
+use super::{EXPIRY_MARGIN, TokenCacheLayer};
 use crate::Layer;
 
 /// Middleware that caches tokens per key, shares one provider call among concurrent callers and
@@ -131,12 +131,9 @@ impl<C: TokenCredential + 'static> TokenCache<C> {
             let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
             let result = inner.get_token(&scopes, &shared_options).await;
             if let Ok(token) = &result {
-                let refresh_at = state.refresh_at(token);
-                tracing::debug!(expires_on = ?token.expires_on(), ?refresh_at, "token cached");
-                slot.current.store(Some(Arc::new(Cached {
-                    token: token.clone(),
-                    refresh_at,
-                })));
+                let cached = state.cached(token.clone());
+                tracing::debug!(expires_on = ?token.expires_on(), refresh_at = ?cached.refresh_at, "token cached");
+                slot.current.store(Some(Arc::new(cached)));
             }
             *slot.inflight.lock() = None;
             result
@@ -201,8 +198,11 @@ impl<C: TokenCredential + 'static> TokenCache<C> {
 }
 
 impl State {
-    fn refresh_at(&self, token: &AccessToken) -> SystemTime {
-        let expires_on = token.expires_on();
+    fn cached(&self, token: AccessToken) -> Cached {
+        let usable_until = token
+            .expires_on()
+            .checked_sub(EXPIRY_MARGIN)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
         let max_jitter = u64::try_from(self.config.max_jitter.as_millis()).unwrap_or(u64::MAX);
         let jitter = Duration::from_millis(if max_jitter == 0 {
             0
@@ -211,11 +211,16 @@ impl State {
         });
         let base = match token.refresh_on() {
             Some(refresh_on) => refresh_on,
-            None => expires_on
+            None => token
+                .expires_on()
                 .checked_sub(self.config.refresh_window)
                 .unwrap_or(SystemTime::UNIX_EPOCH),
         };
-        (base + jitter).min(expires_on)
+        Cached {
+            refresh_at: (base + jitter).min(usable_until),
+            usable_until,
+            token,
+        }
     }
 }
 
@@ -266,7 +271,7 @@ impl<C: TokenCredential + 'static> TokenCredential for TokenCache<C> {
             };
             return match self.wait(refresh, options.deadline()).await {
                 Ok(token) => Ok(token),
-                Err(error) if !cached.token.is_expired_at(self.state.config.clock.now()) => {
+                Err(error) if self.state.config.clock.now() < cached.usable_until => {
                     tracing::warn!(
                         provider = %self.inner.name(),
                         error = %error,

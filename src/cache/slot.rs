@@ -15,7 +15,9 @@ pub(crate) type SharedLoad = Shared<BoxFuture<'static, Result<AccessToken, Error
 #[derive(Debug)]
 pub(crate) struct Cached {
     pub(crate) token: AccessToken,
-    /// Never after `token.expires_on()`.
+    /// `token.expires_on()` less [`EXPIRY_MARGIN`](super::EXPIRY_MARGIN): not served from then on.
+    pub(crate) usable_until: SystemTime,
+    /// Never after `usable_until`.
     pub(crate) refresh_at: SystemTime,
 }
 
@@ -42,7 +44,7 @@ impl Slot {
         }
     }
 
-    /// The cached token if it has not expired at `now`, with its refresh time.
+    /// The cached token if it is still usable at `now`, with its refresh time.
     pub(crate) fn valid(&self, now: SystemTime) -> Option<Arc<Cached>> {
         self.current
             .load_full()

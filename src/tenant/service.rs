@@ -139,16 +139,26 @@ impl<C: TokenCredential> TokenCredential for TenantPolicy<C> {
         self.home.as_deref()
     }
 
+    /// Resolves the tenant (a refused tenant gives `None`, and `get_token` reports why) and asks
+    /// the inner credential. Scopes and tenants are not re-validated here: nothing is spawned or
+    /// sent on this path, and an invalid request can have no cached token, because every token
+    /// got into a cache through [`get_token`](TokenCredential::get_token), which validates.
     #[inline]
     fn get_token_now(&self, scopes: &[&str], options: &TokenRequestOptions) -> Option<AccessToken> {
-        match self.resolve(scopes, options).ok()? {
-            None => self.inner.get_token_now(scopes, options),
-            Some(tenant) => {
-                let mut resolved = options.clone();
-                resolved.set_tenant_id(tenant);
-                self.inner.get_token_now(scopes, &resolved)
-            }
+        let requested = options.tenant_id();
+        let resolved = resolve_tenant(
+            self.home.as_deref(),
+            requested,
+            &self.allowed,
+            self.multitenant_disabled,
+        )
+        .ok()?;
+        if resolved == requested {
+            return self.inner.get_token_now(scopes, options);
         }
+        let mut with_tenant = options.clone();
+        with_tenant.set_tenant_id(self.home.clone());
+        self.inner.get_token_now(scopes, &with_tenant)
     }
 
     async fn get_token(&self, scopes: &[&str], options: &TokenRequestOptions) -> Result<AccessToken, Error> {

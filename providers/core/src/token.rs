@@ -77,8 +77,11 @@ impl fmt::Debug for Secret {
 /// assert_eq!(token.token_type(), "Bearer");
 /// ```
 #[derive(Clone)]
-pub struct AccessToken {
-    secret: Arc<Secret>,
+pub struct AccessToken(Arc<TokenParts>);
+
+#[derive(Clone)]
+struct TokenParts {
+    secret: Secret,
     expires_on: SystemTime,
     refresh_on: Option<SystemTime>,
     token_type: Arc<str>,
@@ -90,49 +93,49 @@ impl AccessToken {
         thread_local! {
             static BEARER: Arc<str> = Arc::from("Bearer");
         }
-        AccessToken {
-            secret: Arc::new(token.into()),
+        AccessToken(Arc::new(TokenParts {
+            secret: token.into(),
             expires_on,
             refresh_on: None,
             token_type: BEARER.with(Arc::clone),
-        }
+        }))
     }
 
     /// Sets the time at which a cache should refresh the token proactively.
     pub fn with_refresh_on(mut self, refresh_on: SystemTime) -> Self {
-        self.refresh_on = Some(refresh_on);
+        Arc::make_mut(&mut self.0).refresh_on = Some(refresh_on);
         self
     }
 
     /// Sets the token type (`Bearer` by default).
     pub fn with_token_type(mut self, token_type: impl Into<Arc<str>>) -> Self {
-        self.token_type = token_type.into();
+        Arc::make_mut(&mut self.0).token_type = token_type.into();
         self
     }
 
     /// The token itself. Never log or format it.
     pub fn secret(&self) -> &str {
-        self.secret.expose()
+        self.0.secret.expose()
     }
 
     /// When the token expires.
     pub fn expires_on(&self) -> SystemTime {
-        self.expires_on
+        self.0.expires_on
     }
 
     /// When the issuer suggests refreshing it, if it said.
     pub fn refresh_on(&self) -> Option<SystemTime> {
-        self.refresh_on
+        self.0.refresh_on
     }
 
     /// The token type, usually `Bearer`.
     pub fn token_type(&self) -> &str {
-        &self.token_type
+        &self.0.token_type
     }
 
     /// `true` when the token has expired at `now`.
     pub fn is_expired_at(&self, now: SystemTime) -> bool {
-        now >= self.expires_on
+        now >= self.0.expires_on
     }
 }
 
@@ -140,16 +143,16 @@ impl fmt::Debug for AccessToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AccessToken")
             .field("token", &"***")
-            .field("expires_on", &self.expires_on)
-            .field("refresh_on", &self.refresh_on)
-            .field("token_type", &self.token_type)
+            .field("expires_on", &self.0.expires_on)
+            .field("refresh_on", &self.0.refresh_on)
+            .field("token_type", &self.0.token_type)
             .finish()
     }
 }
 
 impl fmt::Display for AccessToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} token (redacted)", self.token_type)
+        write!(f, "{} token (redacted)", self.0.token_type)
     }
 }
 
