@@ -32,6 +32,8 @@
 #![warn(missing_debug_implementations, unreachable_pub)]
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "azure-core")]
+pub mod azure_core_interop;
 pub mod cache;
 pub mod chain;
 mod layer;
