@@ -1,0 +1,483 @@
+//! EnvironmentCredential against the fake Microsoft Entra endpoint.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use credchain_core::{Env, ErrorKind, TokenCredential, TokenRequestOptions};
+use credchain_entra::{Authority, EntraClient};
+use credchain_environment::EnvironmentCredential;
+use credchain_fake_entra::{FakeEntra, TestCertificate, decode_jwt};
+
+const TENANT: &str = "72f988bf-0000-4000-8000-000000000001";
+const APP: &str = "11111111-2222-3333-4444-555555555555";
+const SECRET: &str = "env-client-secret-value";
+const SCOPE: &str = "https://management.azure.com/.default";
+const USER: &str = "user@contoso.com";
+const PASSWORD: &str = "env-user-password-value";
+const CERT_PW: &str = "env-cert-password-value";
+
+fn client_for(entra: &FakeEntra) -> EntraClient {
+    EntraClient::builder()
+        .env(Env::empty())
+        .authority(Authority::parse(&entra.authority()).expect("valid"))
+        .add_root_certificate_pem(entra.ca_pem().as_bytes())
+        .build()
+        .expect("client")
+}
+
+fn credential(entra: &FakeEntra, pairs: &[(&str, &str)]) -> EnvironmentCredential {
+    let env = Env::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    EnvironmentCredential::builder()
+        .env(env)
+        .client(client_for(entra))
+        .build()
+}
+
+fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "credchain-env-{}-{}",
+        std::process::id(),
+        fastrand_name()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("write");
+    path
+}
+
+fn fastrand_name() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+async fn fake(tc: &TestCertificate) -> FakeEntra {
+    FakeEntra::builder()
+        .tenant(TENANT)
+        .tenant("organizations")
+        .client_secret(TENANT, APP, SECRET)
+        .client_certificate(TENANT, APP, tc.cert_pem())
+        .user(APP, USER, PASSWORD)
+        .start()
+        .await
+        .expect("fake")
+}
+
+#[tokio::test]
+async fn secret_certificate_and_user_configurations_get_tokens() {
+    let tc = TestCertificate::generate("env-cert");
+    let entra = fake(&tc).await;
+    let pem = temp_file("cert.pem", tc.combined_pem().as_bytes());
+    let enc = temp_file("enc.pem", tc.encrypted_combined_pem(CERT_PW).as_bytes());
+    let pfx = temp_file("cert.pfx", &tc.pkcs12(CERT_PW));
+    let (pem, enc, pfx) = (
+        pem.to_string_lossy(),
+        enc.to_string_lossy(),
+        pfx.to_string_lossy(),
+    );
+    // (variables, selected kind, tenant, x5c expected)
+    type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str, bool);
+    let cases: Vec<Case<'_>> = vec![
+        (
+            vec![
+                ("AZURE_TENANT_ID", TENANT),
+                ("AZURE_CLIENT_ID", APP),
+                ("AZURE_CLIENT_SECRET", SECRET),
+            ],
+            "client_secret",
+            TENANT,
+            false,
+        ),
+        (
+            vec![
+                ("AZURE_TENANT_ID", TENANT),
+                ("AZURE_CLIENT_ID", APP),
+                ("AZURE_CLIENT_CERTIFICATE_PATH", &pem),
+            ],
+            "client_certificate",
+            TENANT,
+            false,
+        ),
+        (
+            vec![
+                ("AZURE_TENANT_ID", TENANT),
+                ("AZURE_CLIENT_ID", APP),
+                ("AZURE_CLIENT_CERTIFICATE_PATH", &enc),
+                ("AZURE_CLIENT_CERTIFICATE_PASSWORD", CERT_PW),
+            ],
+            "client_certificate",
+            TENANT,
+            false,
+        ),
+        (
+            vec![
+                ("AZURE_TENANT_ID", TENANT),
+                ("AZURE_CLIENT_ID", APP),
+                ("AZURE_CLIENT_CERTIFICATE_PATH", &pfx),
+                ("AZURE_CLIENT_CERTIFICATE_PASSWORD", CERT_PW),
+                ("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN", "True"),
+            ],
+            "client_certificate",
+            TENANT,
+            true,
+        ),
+        (
+            vec![
+                ("AZURE_CLIENT_ID", APP),
+                ("AZURE_USERNAME", USER),
+                ("AZURE_PASSWORD", PASSWORD),
+            ],
+            "username_password",
+            "organizations",
+            false,
+        ),
+    ];
+    for (pairs, kind, tenant, chain) in cases {
+        let cred = credential(&entra, &pairs);
+        assert_eq!(cred.kind(), Some(kind), "{cred:?}");
+        assert_eq!(cred.home_tenant(), Some(tenant));
+        let token = cred
+            .get_token(&[SCOPE], &TokenRequestOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        assert_eq!(
+            entra.issued_tokens().last().map(String::as_str),
+            Some(token.secret())
+        );
+        let req = entra.requests().pop().expect("recorded");
+        assert_eq!(req.tenant(), Some(tenant));
+        if let Some(assertion) = req.form_value("client_assertion") {
+            let header = decode_jwt(assertion).expect("jwt").header;
+            assert_eq!(header.get("x5c").is_some(), chain, "x5c only with the chain flag");
+        } else {
+            assert!(!chain);
+        }
+    }
+}
+
+#[tokio::test]
+async fn requested_tenant_is_used_below_the_middleware() {
+    let tc = TestCertificate::generate("x");
+    let entra = FakeEntra::builder()
+        .client_secret(TENANT, APP, SECRET)
+        .client_secret("other-tenant", APP, SECRET)
+        .client_certificate(TENANT, APP, tc.cert_pem())
+        .start()
+        .await
+        .expect("fake");
+    let cred = credential(
+        &entra,
+        &[
+            ("AZURE_TENANT_ID", TENANT),
+            ("AZURE_CLIENT_ID", APP),
+            ("AZURE_CLIENT_SECRET", SECRET),
+        ],
+    );
+    let o = TokenRequestOptions::default().with_tenant_id("other-tenant");
+    cred.get_token(&[SCOPE], &o).await.expect("token");
+    assert_eq!(
+        entra
+            .requests()
+            .pop()
+            .and_then(|r| r.tenant().map(str::to_owned))
+            .as_deref(),
+        Some("other-tenant")
+    );
+}
+
+#[tokio::test]
+async fn refusals_carry_entra_codes() {
+    let tc = TestCertificate::generate("x");
+    let entra = fake(&tc).await;
+    let cred = credential(
+        &entra,
+        &[
+            ("AZURE_TENANT_ID", TENANT),
+            ("AZURE_CLIENT_ID", APP),
+            ("AZURE_CLIENT_SECRET", "wrong-secret-value"),
+        ],
+    );
+    let err = cred
+        .get_token(&[SCOPE], &TokenRequestOptions::default())
+        .await
+        .expect_err("wrong secret");
+    assert_eq!(err.kind(), ErrorKind::AuthenticationFailed);
+    assert_eq!(err.provider(), "EnvironmentCredential");
+    assert!(err.message().contains("AADSTS7000215"), "{err}");
+    assert!(!err.to_string().contains("wrong-secret-value"));
+
+    let unknown = "00000000-0000-0000-0000-00000000dead";
+    let cred = credential(
+        &entra,
+        &[
+            ("AZURE_TENANT_ID", unknown),
+            ("AZURE_CLIENT_ID", APP),
+            ("AZURE_CLIENT_SECRET", SECRET),
+        ],
+    );
+    let err = cred
+        .get_token(&[SCOPE], &TokenRequestOptions::default())
+        .await
+        .expect_err("unknown tenant");
+    assert!(err.message().contains("AADSTS90002"), "{err}");
+}
+
+#[tokio::test]
+async fn configuration_errors_stop_the_chain_and_name_the_problem() {
+    let tc = TestCertificate::generate("x");
+    let other = TestCertificate::generate("y");
+    let entra = fake(&tc).await;
+    let enc = temp_file("enc.pem", tc.encrypted_combined_pem(CERT_PW).as_bytes());
+    let mismatch = temp_file(
+        "mismatch.pem",
+        format!("{}{}", tc.key_pem(), other.cert_pem()).as_bytes(),
+    );
+    let (enc, mismatch) = (
+        enc.to_string_lossy().into_owned(),
+        mismatch.to_string_lossy().into_owned(),
+    );
+    let base = [("AZURE_TENANT_ID", TENANT), ("AZURE_CLIENT_ID", APP)];
+    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (
+            vec![("AZURE_CLIENT_CERTIFICATE_PATH", "/nonexistent/credchain/cert.pem")],
+            "cannot read the certificate file `/nonexistent/credchain/cert.pem` named by `AZURE_CLIENT_CERTIFICATE_PATH`",
+        ),
+        (
+            vec![
+                ("AZURE_CLIENT_CERTIFICATE_PATH", &enc),
+                ("AZURE_CLIENT_CERTIFICATE_PASSWORD", "wrong-cert-password"),
+            ],
+            "check `AZURE_CLIENT_CERTIFICATE_PASSWORD`",
+        ),
+        (
+            vec![("AZURE_CLIENT_CERTIFICATE_PATH", &enc)],
+            "encrypted but no password",
+        ),
+        (
+            vec![("AZURE_CLIENT_CERTIFICATE_PATH", &mismatch)],
+            "does not match the certificate",
+        ),
+        (
+            vec![
+                ("AZURE_CLIENT_CERTIFICATE_PATH", &enc),
+                ("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN", "perhaps"),
+            ],
+            "`AZURE_CLIENT_SEND_CERTIFICATE_CHAIN` must be",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let mut pairs = base.to_vec();
+        pairs.extend(extra);
+        let cred = credential(&entra, &pairs);
+        let err = cred
+            .get_token(&[SCOPE], &TokenRequestOptions::default())
+            .await
+            .expect_err(expected);
+        assert_eq!(err.kind(), ErrorKind::AuthenticationFailed, "{err}");
+        assert!(err.message().contains(expected), "{err}");
+        assert!(!err.to_string().contains("wrong-cert-password") && !err.to_string().contains(CERT_PW));
+    }
+    let cred = credential(
+        &entra,
+        &[
+            ("AZURE_TENANT_ID", "bad tenant"),
+            ("AZURE_CLIENT_ID", APP),
+            ("AZURE_CLIENT_SECRET", SECRET),
+        ],
+    );
+    let err = cred
+        .get_token(&[SCOPE], &TokenRequestOptions::default())
+        .await
+        .expect_err("bad tenant");
+    assert_eq!(err.kind(), ErrorKind::AuthenticationFailed);
+    assert!(
+        err.message()
+            .starts_with("`AZURE_TENANT_ID` is not a valid tenant ID"),
+        "{err}"
+    );
+    // The default client reads AZURE_AUTHORITY_HOST: a bad one stops the chain only when configured.
+    let env = Env::from_pairs([
+        ("AZURE_AUTHORITY_HOST", "http://insecure"),
+        ("AZURE_TENANT_ID", TENANT),
+        ("AZURE_CLIENT_ID", APP),
+        ("AZURE_CLIENT_SECRET", SECRET),
+    ]);
+    let err = EnvironmentCredential::builder()
+        .env(env)
+        .build()
+        .get_token(&[SCOPE], &TokenRequestOptions::default())
+        .await
+        .expect_err("http");
+    assert_eq!(err.kind(), ErrorKind::AuthenticationFailed);
+    assert!(err.message().contains("`AZURE_AUTHORITY_HOST`"), "{err}");
+    let env = Env::from_pairs([("AZURE_AUTHORITY_HOST", "http://insecure")]);
+    let err = EnvironmentCredential::builder()
+        .env(env)
+        .build()
+        .get_token(&[SCOPE], &TokenRequestOptions::default())
+        .await
+        .expect_err("unconfigured");
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    assert_eq!(
+        entra.token_request_count(),
+        0,
+        "nothing was sent for broken configurations"
+    );
+}
+
+#[tokio::test]
+async fn incomplete_configurations_are_unavailable() {
+    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (
+            vec![],
+            "no service principal or user is configured in the environment; set `AZURE_CLIENT_ID`, `AZURE_TENANT_ID` and `AZURE_CLIENT_SECRET`",
+        ),
+        (
+            vec![("AZURE_CLIENT_ID", APP), ("AZURE_TENANT_ID", TENANT)],
+            "set `AZURE_CLIENT_SECRET` (or `AZURE_CLIENT_CERTIFICATE_PATH`, or `AZURE_USERNAME` and `AZURE_PASSWORD`)",
+        ),
+        (
+            vec![
+                ("AZURE_CLIENT_ID", APP),
+                ("AZURE_TENANT_ID", TENANT),
+                ("AZURE_CLIENT_SECRET", "  "),
+            ],
+            "`AZURE_CLIENT_SECRET` is set but empty",
+        ),
+        (
+            vec![("AZURE_CLIENT_ID", APP), ("AZURE_USERNAME", USER)],
+            "set `AZURE_PASSWORD`",
+        ),
+    ];
+    for (pairs, expected) in cases {
+        let env = Env::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let cred = EnvironmentCredential::builder().env(env).build();
+        assert_eq!(cred.kind(), None);
+        let err = cred
+            .get_token(&[SCOPE], &TokenRequestOptions::default())
+            .await
+            .expect_err(expected);
+        assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+        assert!(err.message().contains(expected), "{err}");
+    }
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn no_secret_in_trace_logs_errors_or_debug() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let tc = TestCertificate::generate("no-secrets");
+    let entra = fake(&tc).await;
+    let enc = temp_file("enc.pem", tc.encrypted_combined_pem(CERT_PW).as_bytes());
+    let enc = enc.to_string_lossy().into_owned();
+    let configs: Vec<Vec<(&str, &str)>> = vec![
+        vec![
+            ("AZURE_TENANT_ID", TENANT),
+            ("AZURE_CLIENT_ID", APP),
+            ("AZURE_CLIENT_SECRET", SECRET),
+        ],
+        vec![
+            ("AZURE_TENANT_ID", TENANT),
+            ("AZURE_CLIENT_ID", APP),
+            ("AZURE_CLIENT_SECRET", "wrong-secret-value"),
+        ],
+        vec![
+            ("AZURE_TENANT_ID", TENANT),
+            ("AZURE_CLIENT_ID", APP),
+            ("AZURE_CLIENT_CERTIFICATE_PATH", &enc),
+            ("AZURE_CLIENT_CERTIFICATE_PASSWORD", CERT_PW),
+            ("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN", "1"),
+        ],
+        vec![
+            ("AZURE_TENANT_ID", TENANT),
+            ("AZURE_CLIENT_ID", APP),
+            ("AZURE_CLIENT_CERTIFICATE_PATH", &enc),
+            ("AZURE_CLIENT_CERTIFICATE_PASSWORD", "wrong-cert-password"),
+        ],
+        vec![
+            ("AZURE_CLIENT_ID", APP),
+            ("AZURE_USERNAME", USER),
+            ("AZURE_PASSWORD", PASSWORD),
+        ],
+        vec![
+            ("AZURE_CLIENT_ID", APP),
+            ("AZURE_USERNAME", USER),
+            ("AZURE_PASSWORD", "wrong-user-password"),
+        ],
+    ];
+    let mut shown = Vec::new();
+    let mut ok = 0;
+    for pairs in &configs {
+        let cred = credential(&entra, pairs);
+        shown.push(format!("{cred:?}"));
+        match cred
+            .get_token(&[SCOPE], &TokenRequestOptions::default().with_enable_cae(true))
+            .await
+        {
+            Ok(t) => {
+                ok += 1;
+                shown.push(format!("{t:?} {t}"));
+            }
+            Err(e) => shown.push(format!("{e} {e:?}")),
+        }
+    }
+    assert_eq!(ok, 3, "{shown:#?}");
+    let mut secrets: Vec<String> = [
+        SECRET,
+        "wrong-secret-value",
+        CERT_PW,
+        "wrong-cert-password",
+        PASSWORD,
+        "wrong-user-password",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    secrets.push(tc.key_pem().lines().nth(1).unwrap_or("missing").to_owned());
+    secrets.extend(entra.issued_tokens());
+    secrets.extend(
+        entra
+            .requests()
+            .iter()
+            .filter_map(|r| r.form_value("client_assertion").map(str::to_owned)),
+    );
+    let logs = String::from_utf8_lossy(&captured.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+    assert!(
+        logs.contains("requesting a token") && logs.contains("deprecated"),
+        "{logs}"
+    );
+    for s in &secrets {
+        assert!(!logs.contains(s.as_str()), "a secret leaked into the logs");
+        for text in &shown {
+            assert!(!text.contains(s.as_str()), "a secret leaked into {text}");
+        }
+    }
+}
