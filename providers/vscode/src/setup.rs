@@ -24,7 +24,8 @@ pub enum SettingSource {
 }
 
 impl SettingSource {
-    /// A short lowercase phrase: "option", "environment", "settings.json", "default", "client".
+    /// A short phrase for `doctor` output: "option", "`AZURE_AUTHORITY_HOST`", "settings.json",
+    /// "default" or "the EntraClient option".
     pub fn as_str(self) -> &'static str {
         match self {
             SettingSource::Option => "option",

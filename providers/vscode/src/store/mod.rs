@@ -29,7 +29,7 @@ use credential_manager as platform;
 ///
 /// credchain only ever *reads* the item the Azure Account extension stored; it never writes
 /// to the store. Implement this to read from somewhere else, or use
-/// [`MemorySecretStore`](crate::MemorySecretStore) (feature `test-util`) in tests.
+/// `MemorySecretStore` (feature `test-util`) in tests.
 ///
 /// # Blocking
 ///
