@@ -1,7 +1,7 @@
 //! RSA client certificates for certificate-credential tests.
 
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -50,16 +50,15 @@ impl TestCertificate {
     /// Generates a fresh RSA-2048 key and a self-signed certificate with subject `CN=common_name`,
     /// valid from one day ago for one year.
     ///
-    /// RSA key generation is slow in unoptimised builds, so the first few keys of a process
-    /// are generated once and handed out in turn (each call still returns a distinct key
-    /// until [`KEY_POOL_SIZE`](Self::KEY_POOL_SIZE) certificates exist; after that keys repeat but
-    /// every certificate, and therefore every thumbprint, is new).
+    /// Every call returns a distinct key. RSA key generation takes about a second in
+    /// unoptimised builds, so after the first call a background thread keeps
+    /// [`PREFETCH`](Self::PREFETCH) keys ready for the next calls.
     ///
     /// # Panics
     ///
     /// Panics only if the operating system's random number generator fails.
     pub fn generate(common_name: &str) -> Self {
-        let key_der = pooled_key();
+        let key_der = fresh_key();
         let key_pem = pem_encode("PRIVATE KEY", &key_der);
         let key_pair = KeyPair::from_pkcs8_der_and_sign_algo(
             &PrivatePkcs8KeyDer::from(key_der.clone()),
@@ -86,8 +85,8 @@ impl TestCertificate {
         }
     }
 
-    /// How many distinct RSA keys a process generates before [`generate`](Self::generate) reuses them.
-    pub const KEY_POOL_SIZE: usize = 4;
+    /// How many RSA keys [`generate`](Self::generate) keeps generated ahead, in the background.
+    pub const PREFETCH: usize = 2;
 
     /// The certificate, PEM (`-----BEGIN CERTIFICATE-----`).
     pub fn cert_pem(&self) -> &str {
@@ -220,20 +219,66 @@ pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     out
 }
 
-/// Hands out PKCS#8 DER RSA keys from a small per-process pool, generating lazily.
-fn pooled_key() -> Vec<u8> {
-    use std::sync::Mutex;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    static POOL: OnceLock<Vec<Mutex<Option<Vec<u8>>>>> = OnceLock::new();
-    let pool = POOL.get_or_init(|| {
-        (0..TestCertificate::KEY_POOL_SIZE)
-            .map(|_| Mutex::new(None))
-            .collect()
-    });
-    let slot = &pool[NEXT.fetch_add(1, Ordering::Relaxed) % TestCertificate::KEY_POOL_SIZE];
-    let mut guard = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    guard.get_or_insert_with(generate_rsa_pkcs8).clone()
+/// Keys generated ahead of time by background threads, and how many are being generated.
+#[derive(Default)]
+struct KeyPool {
+    ready: Vec<Vec<u8>>,
+    in_flight: usize,
+}
+
+static KEY_POOL: Mutex<KeyPool> = Mutex::new(KeyPool {
+    ready: Vec::new(),
+    in_flight: 0,
+});
+static KEY_READY: Condvar = Condvar::new();
+
+fn lock_pool() -> MutexGuard<'static, KeyPool> {
+    KEY_POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Returns a never-before-used PKCS#8 DER RSA key: a prefetched one if available (waiting for
+/// one in progress), else a freshly generated one; then tops the prefetch up again.
+fn fresh_key() -> Vec<u8> {
+    let mut pool = lock_pool();
+    loop {
+        if let Some(key) = pool.ready.pop() {
+            refill(&mut pool);
+            return key;
+        }
+        if pool.in_flight == 0 {
+            break;
+        }
+        pool = KEY_READY
+            .wait(pool)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+    }
+    drop(pool);
+    let key = generate_rsa_pkcs8();
+    refill(&mut lock_pool());
+    key
+}
+
+fn refill(pool: &mut KeyPool) {
+    while pool.ready.len() + pool.in_flight < TestCertificate::PREFETCH {
+        pool.in_flight += 1;
+        let spawned = std::thread::Builder::new()
+            .name("fake-entra-rsa-keygen".into())
+            .spawn(|| {
+                // Catch a panic (the OS RNG failing) so the waiters are released; they then
+                // generate inline and report the failure themselves.
+                let key = std::panic::catch_unwind(generate_rsa_pkcs8);
+                let mut pool = lock_pool();
+                pool.in_flight -= 1;
+                if let Ok(key) = key {
+                    pool.ready.push(key);
+                }
+                KEY_READY.notify_all();
+            });
+        if spawned.is_err() {
+            pool.in_flight -= 1;
+            break;
+        }
+    }
 }
 
 fn generate_rsa_pkcs8() -> Vec<u8> {

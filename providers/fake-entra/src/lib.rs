@@ -13,27 +13,69 @@
 //! | [`FakeProxy`] | an HTTP `CONNECT` proxy on loopback, to test `HTTPS_PROXY` / `NO_PROXY` |
 //! | [`decode_jwt`] | decodes issued tokens and recorded client assertions |
 //!
-//! # Example: a client secret
+//! # Example: a client secret, end to end
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> std::io::Result<()> {
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use credchain_fake_entra::{FakeEntra, decode_jwt};
 //!
 //! let entra = FakeEntra::builder()
 //!     .client_secret("tenant-1", "app-1", "s3cret")
 //!     .start()
 //!     .await?;
+//!
 //! // Point the client under test at `entra.authority()` and make it trust `entra.ca_pem()`
-//! // (or set `SSL_CERT_FILE` / `REQUESTS_CA_BUNDLE` to `entra.ca_pem_path()`).
-//! assert!(entra.token_url("tenant-1").starts_with("https://127.0.0.1:"));
-//! # let _ = decode_jwt;
-//! // ... run the client, then assert on what it sent and got:
-//! assert_eq!(entra.token_request_count(), 0);
-//! assert!(entra.issued_tokens().is_empty());
+//! // (or set `SSL_CERT_FILE` / `REQUESTS_CA_BUNDLE` to `entra.ca_pem_path()`). Here: reqwest.
+//! # let _ = rustls::crypto::ring::default_provider().install_default();
+//! let http = reqwest::Client::builder()
+//!     .add_root_certificate(reqwest::Certificate::from_pem(entra.ca_pem().as_bytes())?)
+//!     .no_proxy()
+//!     .build()?;
+//! let response = http
+//!     .post(entra.token_url("tenant-1"))
+//!     .header("content-type", "application/x-www-form-urlencoded")
+//!     .body("grant_type=client_credentials&client_id=app-1&client_secret=s3cret&scope=api%3A%2F%2Fx%2F.default")
+//!     .send()
+//!     .await?;
+//! assert_eq!(response.status(), 200);
+//! let body: serde_json::Value = serde_json::from_slice(&response.bytes().await?)?;
+//!
+//! // Assert on what the client sent and what it got.
+//! let token = body["access_token"].as_str().unwrap_or_default();
+//! assert_eq!(entra.issued_tokens(), [token]);
+//! assert_eq!(decode_jwt(token).map(|jwt| jwt.claims["appid"].clone()), Some("app-1".into()));
+//! assert_eq!(entra.requests()[0].form_value("client_id"), Some("app-1"));
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Example: a certificate credential
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! use credchain_fake_entra::{FakeEntra, TestCertificate};
+//!
+//! let cert = TestCertificate::generate("my-app");
+//! let entra = FakeEntra::builder()
+//!     .client_certificate("tenant-1", "app-1", cert.cert_pem())
+//!     .start()
+//!     .await?;
+//! let dir = tempfile::tempdir()?;
+//! std::fs::write(dir.path().join("cert.pem"), cert.combined_pem())?;
+//! std::fs::write(dir.path().join("cert.pfx"), cert.pkcs12("pfx-password"))?;
+//! // ... set AZURE_CLIENT_CERTIFICATE_PATH for the credential under test, get a token, then
+//! // check the assertion it sent: `decode_jwt(request.form_value("client_assertion"))`.
+//! assert_eq!(entra.token_request_count(), 0);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Running outside Rust tests
+//!
+//! The `fake-entra` binary serves the same fake from command-line flags until killed, for
+//! scripts that drive other tools (the real Azure CLI) against it; see `fake-entra --help`.
 //!
 //! # Endpoints
 //!
