@@ -36,6 +36,7 @@
 pub mod azure_core_interop;
 pub mod cache;
 pub mod chain;
+pub mod default;
 mod layer;
 pub mod tenant;
 #[cfg(feature = "testing")]
@@ -43,10 +44,24 @@ pub mod testing;
 
 pub use cache::{TokenCache, TokenCacheLayer};
 pub use chain::{ChainedCredential, ChainedCredentialBuilder, ProviderEntry};
+pub use default::{DefaultCredential, DefaultCredentialBuilder};
+
+#[cfg(feature = "azure-cli")]
+#[doc(inline)]
+pub use credchain_azure_cli::{self as azure_cli, AzureCliCredential};
 #[doc(inline)]
 pub use credchain_core::{
     AccessToken, Attempt, AttemptOutcome, Clock, Env, Error, ErrorKind, Secret, SystemClock, TokenCredential,
     TokenRequestOptions, async_trait, validate,
 };
+#[cfg(any(feature = "environment", feature = "vscode"))]
+#[doc(inline)]
+pub use credchain_entra::{self as entra, Authority};
+#[cfg(feature = "environment")]
+#[doc(inline)]
+pub use credchain_environment::{self as environment, EnvironmentCredential};
+#[cfg(feature = "vscode")]
+#[doc(inline)]
+pub use credchain_vscode::{self as vscode, VsCodeCredential};
 pub use layer::Layer;
 pub use tenant::{TenantPolicy, TenantPolicyLayer};

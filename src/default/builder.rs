@@ -1,0 +1,282 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use credchain_core::{Env, Error, TokenCredential, validate};
+
+use super::credential::{DefaultCredential, Member, Unusable};
+use super::selection::{TOKEN_CREDENTIALS_VAR, TokenCredentialsSelection};
+use crate::{ChainedCredential, Layer, ProviderEntry, TenantPolicyLayer, TokenCacheLayer};
+
+const NAME: &str = "DefaultCredential";
+
+/// Options for a [`DefaultCredential`]. Every option has a sensible default.
+///
+/// ```
+/// use credchain::{DefaultCredential, Env, ProviderEntry};
+/// use credchain::testing::StaticCredential;
+/// use std::time::Duration;
+/// let credential = DefaultCredential::builder()
+///     .env(Env::empty())
+///     .exclude_visual_studio_code_credential(true)
+///     .process_timeout(Duration::from_secs(20))
+///     .additionally_allowed_tenants(["contoso.onmicrosoft.com"])
+///     .insert(0, ProviderEntry::new(StaticCredential::new("MyCredential", "token")))
+///     .build()?;
+/// assert_eq!(credential.chain().provider_names().next(), Some("MyCredential"));
+/// # Ok::<(), credchain::Error>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct DefaultCredentialBuilder {
+    env: Env,
+    exclude_environment: Option<bool>,
+    exclude_vscode: Option<bool>,
+    exclude_cli: Option<bool>,
+    require_selection: bool,
+    allowed: Vec<String>,
+    vscode_tenant: Option<String>,
+    cli_tenant: Option<String>,
+    process_timeout: Option<Duration>,
+    authority: Option<String>,
+    inserted: Vec<(usize, ProviderEntry)>,
+    cache: Option<TokenCacheLayer>,
+}
+
+impl DefaultCredentialBuilder {
+    /// Reads variables from `env` instead of the process environment (tests, or a sandboxed config).
+    pub fn env(mut self, env: Env) -> Self {
+        self.env = env;
+        self
+    }
+
+    /// Leaves the environment provider out (`true`) or forces it in (`false`) whatever
+    /// `AZURE_TOKEN_CREDENTIALS` says.
+    pub fn exclude_environment_credential(mut self, exclude: bool) -> Self {
+        self.exclude_environment = Some(exclude);
+        self
+    }
+
+    /// Leaves the VS Code provider out (`true`) or forces it in (`false`).
+    pub fn exclude_visual_studio_code_credential(mut self, exclude: bool) -> Self {
+        self.exclude_vscode = Some(exclude);
+        self
+    }
+
+    /// Leaves the Azure CLI provider out (`true`) or forces it in (`false`).
+    pub fn exclude_cli_credential(mut self, exclude: bool) -> Self {
+        self.exclude_cli = Some(exclude);
+        self
+    }
+
+    /// Fails [`build`](Self::build) unless `AZURE_TOKEN_CREDENTIALS` is set, so a deployment
+    /// cannot silently fall back to developer tools.
+    pub fn require_token_credentials_env(mut self, require: bool) -> Self {
+        self.require_selection = require;
+        self
+    }
+
+    /// Tenants every provider may get tokens for besides its home tenant (`"*"`: any). Also read
+    /// from `AZURE_ADDITIONALLY_ALLOWED_TENANTS`.
+    pub fn additionally_allowed_tenants<T: AsRef<str>>(
+        mut self,
+        tenants: impl IntoIterator<Item = T>,
+    ) -> Self {
+        self.allowed
+            .extend(tenants.into_iter().map(|t| t.as_ref().to_owned()));
+        self
+    }
+
+    /// The VS Code provider's tenant (default: VS Code's `azure.tenant` setting, else `organizations`).
+    pub fn visual_studio_code_tenant_id(mut self, tenant: impl Into<String>) -> Self {
+        self.vscode_tenant = Some(tenant.into());
+        self
+    }
+
+    /// The Azure CLI provider's tenant (default: none, so `az` uses its signed-in tenant).
+    pub fn cli_tenant_id(mut self, tenant: impl Into<String>) -> Self {
+        self.cli_tenant = Some(tenant.into());
+        self
+    }
+
+    /// How long the Azure CLI may take (default 10 s).
+    pub fn process_timeout(mut self, timeout: Duration) -> Self {
+        self.process_timeout = Some(timeout);
+        self
+    }
+
+    /// The Microsoft Entra authority host for the environment and VS Code providers (default:
+    /// `AZURE_AUTHORITY_HOST`, else the public cloud).
+    pub fn authority(mut self, authority: impl Into<String>) -> Self {
+        self.authority = Some(authority.into());
+        self
+    }
+
+    /// Inserts your own provider at `index` among the providers that are part of the chain
+    /// (`0`: first; past the end: last).
+    pub fn insert(mut self, index: usize, entry: ProviderEntry) -> Self {
+        self.inserted.push((index, entry));
+        self
+    }
+
+    /// Appends your own provider after the built-in ones.
+    pub fn push(self, entry: ProviderEntry) -> Self {
+        self.insert(usize::MAX, entry)
+    }
+
+    /// Cache settings for every provider (tests pass a fake clock here).
+    pub fn cache(mut self, cache: TokenCacheLayer) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// Builds the chain.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](credchain_core::ErrorKind::InvalidInput) for an invalid
+    /// `AZURE_TOKEN_CREDENTIALS`, a required but missing one, invalid tenant or authority options,
+    /// or a chain left empty by the exclusions.
+    pub fn build(self) -> Result<DefaultCredential, Error> {
+        let raw_selection = self.env.var(TOKEN_CREDENTIALS_VAR);
+        if self.require_selection && raw_selection.as_deref().is_none_or(|v| v.trim().is_empty()) {
+            return Err(Error::invalid_input(
+                NAME,
+                format!(
+                    "`{TOKEN_CREDENTIALS_VAR}` is required but not set; set it to `dev`, `prod` or a provider name \
+                     such as `AzureCliCredential`"
+                ),
+            ));
+        }
+        let selection = TokenCredentialsSelection::parse(raw_selection.as_deref())?;
+        for tenant in [&self.vscode_tenant, &self.cli_tenant].into_iter().flatten() {
+            validate::tenant_id(tenant).map_err(|reason| Error::invalid_input(NAME, reason))?;
+        }
+        let cache = self.cache.clone().unwrap_or_default();
+        let tenant_layer = TenantPolicyLayer::new()
+            .env(self.env.clone())
+            .additionally_allowed_tenants(&self.allowed);
+        let only = matches!(selection, TokenCredentialsSelection::Only(_));
+
+        let mut members = Vec::new();
+        for (name, explicit) in [
+            ("EnvironmentCredential", self.exclude_environment),
+            ("VisualStudioCodeCredential", self.exclude_vscode),
+            ("AzureCliCredential", self.exclude_cli),
+        ] {
+            let excluded_because = match explicit {
+                Some(true) => Some("excluded by the application's options".to_owned()),
+                Some(false) => None,
+                None if selection.includes(name) => None,
+                None => Some(format!(
+                    "excluded by `{TOKEN_CREDENTIALS_VAR}={}`",
+                    selection.as_str()
+                )),
+            };
+            let developer_tool = name != "EnvironmentCredential" && !only;
+            let credential = match excluded_because {
+                Some(_) => None,
+                None => {
+                    let provider = self.provider(name, only)?;
+                    Some(Arc::new(tenant_layer.layer(cache.layer(provider))) as Arc<dyn TokenCredential>)
+                }
+            };
+            members.push(Member {
+                name,
+                credential,
+                excluded_because,
+                developer_tool,
+            });
+        }
+
+        let mut entries: Vec<ProviderEntry> = members
+            .iter()
+            .filter_map(|member| {
+                let credential = member.credential.clone()?;
+                Some(
+                    ProviderEntry::from_arc(credential)
+                        .developer_tool(member.developer_tool)
+                        .without_middleware(),
+                )
+            })
+            .collect();
+        for (index, entry) in self.inserted {
+            let index = index.min(entries.len());
+            entries.insert(index, entry);
+        }
+        if entries.is_empty() {
+            return Err(Error::invalid_input(
+                NAME,
+                format!(
+                    "no provider is left in the chain: `{TOKEN_CREDENTIALS_VAR}` and the exclude options removed \
+                     them all; at least one credential is required"
+                ),
+            ));
+        }
+        let mut chain = ChainedCredential::builder()
+            .name(NAME)
+            .sticky(true)
+            .env(self.env.clone())
+            .additionally_allowed_tenants(&self.allowed)
+            .cache(cache);
+        for entry in entries {
+            chain = chain.entry(entry);
+        }
+        Ok(DefaultCredential {
+            chain: chain.build()?,
+            members,
+            selection,
+        })
+    }
+
+    /// Builds one built-in provider; a provider this machine's set-up makes unusable becomes a
+    /// stand-in that reports why.
+    fn provider(&self, name: &'static str, only: bool) -> Result<Arc<dyn TokenCredential>, Error> {
+        let built: Result<Arc<dyn TokenCredential>, Error> = match name {
+            #[cfg(feature = "environment")]
+            "EnvironmentCredential" => {
+                let mut builder =
+                    credchain_environment::EnvironmentCredential::builder().env(self.env.clone());
+                if let Some(authority) = &self.authority {
+                    let authority = credchain_entra::Authority::parse(authority)
+                        .map_err(|reason| Error::invalid_input(NAME, reason))?;
+                    builder = builder.authority(authority);
+                }
+                Ok(Arc::new(builder.build()))
+            }
+            #[cfg(feature = "vscode")]
+            "VisualStudioCodeCredential" => {
+                let mut builder = credchain_vscode::VsCodeCredential::builder().env(self.env.clone());
+                if let Some(authority) = &self.authority {
+                    credchain_entra::Authority::parse(authority)
+                        .map_err(|reason| Error::invalid_input(NAME, reason))?;
+                    builder = builder.authority(authority.clone());
+                }
+                if let Some(tenant) = &self.vscode_tenant {
+                    builder = builder.tenant_id(tenant.clone());
+                }
+                builder.build().map(|c| Arc::new(c) as Arc<dyn TokenCredential>)
+            }
+            #[cfg(feature = "azure-cli")]
+            "AzureCliCredential" => {
+                let mut builder = credchain_azure_cli::AzureCliCredential::builder().env(self.env.clone());
+                if let Some(tenant) = &self.cli_tenant {
+                    builder = builder.tenant_id(tenant.clone());
+                }
+                if let Some(timeout) = self.process_timeout {
+                    builder = builder.process_timeout(timeout);
+                }
+                builder.build().map(|c| Arc::new(c) as Arc<dyn TokenCredential>)
+            }
+            _ => Err(Error::unavailable(
+                name,
+                format!("this build of credchain does not include `{name}`; enable its cargo feature"),
+            )),
+        };
+        Ok(built.unwrap_or_else(|reason| {
+            Arc::new(Unusable {
+                name,
+                reason,
+                as_failure: only,
+            })
+        }))
+    }
+}
