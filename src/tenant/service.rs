@@ -33,6 +33,9 @@ use crate::Layer;
 pub struct TenantPolicy<C> {
     inner: C,
     home: Option<Arc<str>>,
+    /// Plain options for the home tenant, so the common request (no tenant, claims, CAE or
+    /// deadline) is passed on without building options on the hot path.
+    home_options: TokenRequestOptions,
     allowed: AllowedTenants,
     multitenant_disabled: bool,
 }
@@ -45,10 +48,13 @@ impl<C: TokenCredential> TenantPolicy<C> {
     }
 
     pub(crate) fn with_settings(inner: C, allowed: AllowedTenants, multitenant_disabled: bool) -> Self {
-        let home = inner.home_tenant().filter(|t| !t.is_empty()).map(Arc::from);
+        let home: Option<Arc<str>> = inner.home_tenant().filter(|t| !t.is_empty()).map(Arc::from);
+        let mut home_options = TokenRequestOptions::new();
+        home_options.set_tenant_id(home.clone());
         TenantPolicy {
             inner,
             home,
+            home_options,
             allowed,
             multitenant_disabled,
         }
@@ -155,6 +161,9 @@ impl<C: TokenCredential> TokenCredential for TenantPolicy<C> {
         .ok()?;
         if resolved == requested {
             return self.inner.get_token_now(scopes, options);
+        }
+        if *options == TokenRequestOptions::default() {
+            return self.inner.get_token_now(scopes, &self.home_options);
         }
         let mut with_tenant = options.clone();
         with_tenant.set_tenant_id(self.home.clone());
