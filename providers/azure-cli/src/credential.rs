@@ -122,6 +122,20 @@ impl AzureCliCredential {
     pub fn command_args(&self, scope: &str, tenant: Option<&str>) -> Vec<String> {
         build_args(scope, tenant.or(self.inner.tenant_id.as_deref()), &self.inner)
     }
+
+    /// The `az` executable a request would run (the configured `az_path`, else `PATH`, else the
+    /// usual install locations), for diagnostics such as `credchain doctor`. Nothing is spawned.
+    ///
+    /// # Errors
+    ///
+    /// The same [`Unavailable`](credchain_core::ErrorKind::Unavailable) error a request would
+    /// return when `az` cannot be found, saying where it looked.
+    pub fn locate_az(&self) -> Result<PathBuf, Error> {
+        let cwd = safe_working_dir(&self.inner)?;
+        locate(self.inner.az_path.as_deref(), &self.inner.env, &cwd)
+            .map(|found| found.path().to_owned())
+            .map_err(not_found_error)
+    }
 }
 
 /// Options for [`AzureCliCredential`].
@@ -613,6 +627,17 @@ mod tests {
 
     fn args(c: &AzureCliCredential, scope: &str, tenant: Option<&str>) -> String {
         build_args(scope, tenant.or(c.inner.tenant_id.as_deref()), &c.inner).join(" ")
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn locate_az_reports_the_path_or_where_it_looked() {
+        let configured = cred(AzureCliCredential::builder().az_path("/bin/sh"));
+        assert_eq!(configured.locate_az().ok(), Some(PathBuf::from("/bin/sh")));
+        let missing = cred(AzureCliCredential::builder().az_path("/nonexistent/az"));
+        let err = missing.locate_az().expect_err("no such file");
+        assert!(err.is_unavailable(), "{err}");
+        assert!(err.message().contains("`/nonexistent/az`"), "{err}");
     }
 
     #[test]
