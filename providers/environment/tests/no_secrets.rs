@@ -1,0 +1,185 @@
+//! TRACE-level capture through every configuration: no secret in logs, errors or Debug.
+//! Its own test binary, so no other test shares tracing's global callsite cache.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use credchain_core::{Env, TokenCredential, TokenRequestOptions};
+use credchain_entra::{Authority, EntraClient};
+use credchain_environment::EnvironmentCredential;
+use credchain_fake_entra::{FakeEntra, TestCertificate};
+
+const TENANT: &str = "72f988bf-0000-4000-8000-000000000001";
+const APP: &str = "11111111-2222-3333-4444-555555555555";
+const SECRET: &str = "env-client-secret-value";
+const SCOPE: &str = "https://management.azure.com/.default";
+const USER: &str = "user@contoso.com";
+const PASSWORD: &str = "env-user-password-value";
+const CERT_PW: &str = "env-cert-password-value";
+
+fn client_for(entra: &FakeEntra) -> EntraClient {
+    EntraClient::builder()
+        .env(Env::empty())
+        .authority(Authority::parse(&entra.authority()).expect("valid"))
+        .add_root_certificate_pem(entra.ca_pem().as_bytes())
+        .build()
+        .expect("client")
+}
+
+fn credential(entra: &FakeEntra, pairs: &[(&str, &str)]) -> EnvironmentCredential {
+    let env = Env::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    EnvironmentCredential::builder()
+        .env(env)
+        .client(client_for(entra))
+        .build()
+}
+
+fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "credchain-env-{}-{}",
+        std::process::id(),
+        fastrand_name()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("write");
+    path
+}
+
+fn fastrand_name() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+async fn fake(tc: &TestCertificate) -> FakeEntra {
+    FakeEntra::builder()
+        .tenant(TENANT)
+        .tenant("organizations")
+        .client_secret(TENANT, APP, SECRET)
+        .client_certificate(TENANT, APP, tc.cert_pem())
+        .user(APP, USER, PASSWORD)
+        .start()
+        .await
+        .expect("fake")
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn no_secret_in_trace_logs_errors_or_debug() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let tc = TestCertificate::generate("no-secrets");
+    let entra = fake(&tc).await;
+    let enc = temp_file("enc.pem", tc.encrypted_combined_pem(CERT_PW).as_bytes());
+    let enc = enc.to_string_lossy().into_owned();
+    let configs: Vec<Vec<(&str, &str)>> = vec![
+        vec![
+            ("AZURE_TENANT_ID", TENANT),
+            ("AZURE_CLIENT_ID", APP),
+            ("AZURE_CLIENT_SECRET", SECRET),
+        ],
+        vec![
+            ("AZURE_TENANT_ID", TENANT),
+            ("AZURE_CLIENT_ID", APP),
+            ("AZURE_CLIENT_SECRET", "wrong-secret-value"),
+        ],
+        vec![
+            ("AZURE_TENANT_ID", TENANT),
+            ("AZURE_CLIENT_ID", APP),
+            ("AZURE_CLIENT_CERTIFICATE_PATH", &enc),
+            ("AZURE_CLIENT_CERTIFICATE_PASSWORD", CERT_PW),
+            ("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN", "1"),
+        ],
+        vec![
+            ("AZURE_TENANT_ID", TENANT),
+            ("AZURE_CLIENT_ID", APP),
+            ("AZURE_CLIENT_CERTIFICATE_PATH", &enc),
+            ("AZURE_CLIENT_CERTIFICATE_PASSWORD", "wrong-cert-password"),
+        ],
+        vec![
+            ("AZURE_CLIENT_ID", APP),
+            ("AZURE_USERNAME", USER),
+            ("AZURE_PASSWORD", PASSWORD),
+        ],
+        vec![
+            ("AZURE_CLIENT_ID", APP),
+            ("AZURE_USERNAME", USER),
+            ("AZURE_PASSWORD", "wrong-user-password"),
+        ],
+    ];
+    let mut shown = Vec::new();
+    let mut ok = 0;
+    for pairs in &configs {
+        let cred = credential(&entra, pairs);
+        shown.push(format!("{cred:?}"));
+        match cred
+            .get_token(&[SCOPE], &TokenRequestOptions::default().with_enable_cae(true))
+            .await
+        {
+            Ok(t) => {
+                ok += 1;
+                shown.push(format!("{t:?} {t}"));
+            }
+            Err(e) => shown.push(format!("{e} {e:?}")),
+        }
+    }
+    assert_eq!(ok, 3, "{shown:#?}");
+    let mut secrets: Vec<String> = [
+        SECRET,
+        "wrong-secret-value",
+        CERT_PW,
+        "wrong-cert-password",
+        PASSWORD,
+        "wrong-user-password",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    secrets.push(tc.key_pem().lines().nth(1).unwrap_or("missing").to_owned());
+    secrets.extend(entra.issued_tokens());
+    secrets.extend(
+        entra
+            .requests()
+            .iter()
+            .filter_map(|r| r.form_value("client_assertion").map(str::to_owned)),
+    );
+    let logs = String::from_utf8_lossy(&captured.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+    assert!(
+        logs.contains("requesting a token") && logs.contains("deprecated"),
+        "{logs}"
+    );
+    for s in &secrets {
+        assert!(!logs.contains(s.as_str()), "a secret leaked into the logs");
+        for text in &shown {
+            assert!(!text.contains(s.as_str()), "a secret leaked into {text}");
+        }
+    }
+}
