@@ -1,1 +1,12 @@
-fn main() {}
+//! `credchain`: get an Azure access token from the default credential chain (`credchain token`),
+//! or find out why none can be had (`credchain doctor`).
+//!
+//! Exit codes: 0 success; 1 a provider tried and failed; 2 invalid usage or input; 3 no
+//! credential available. See `credchain --help`.
+#![forbid(unsafe_code)]
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

@@ -1,0 +1,103 @@
+//! `credchain token`: one token from the default chain, printed like `az account get-access-token`.
+
+use credchain::{DefaultCredential, Error, TokenCredential, TokenRequestOptions, validate};
+use jiff::tz::TimeZone;
+
+use super::args::{TokenArgs, TokenOutput};
+use super::doctor::unix_seconds;
+use super::output::{TokenJson, az_local_time, token_json};
+use super::progress::with_progress;
+use super::{ExitStatus, claims, print_stdout};
+
+/// Runs `credchain token`.
+pub(crate) async fn run(args: &TokenArgs, progress: bool) -> ExitStatus {
+    let scopes = args.scopes();
+    // The chain's tenant middleware checks these too, before any provider runs; checking them
+    // here first gives a one-line message instead of a chain report.
+    if let Err(error) = check_input(&scopes, args.tenant.as_deref()) {
+        return fail(&error);
+    }
+    let credential = match DefaultCredential::new() {
+        Ok(credential) => credential,
+        Err(error) => return fail(&error),
+    };
+    let mut options = TokenRequestOptions::new();
+    if let Some(tenant) = &args.tenant {
+        options = options.with_tenant_id(tenant.as_str());
+    }
+    if let Some(claims) = &args.claims {
+        options = options.with_claims(claims.as_str());
+    }
+    let scope_refs: Vec<&str> = scopes.iter().map(String::as_str).collect();
+    let result = with_progress(
+        progress,
+        "getting a token from the default credential chain…".to_owned(),
+        credential.get_token(&scope_refs, &options),
+    )
+    .await;
+    let token = match result {
+        Ok(token) => token,
+        Err(error) => return fail(&error),
+    };
+    match args.output {
+        TokenOutput::Token => print_stdout(token.secret()),
+        TokenOutput::Json => {
+            let chain = credential.chain();
+            let issuer = chain.selected().unwrap_or_else(|| chain.name());
+            let decoded = claims::decode(token.secret()).ok();
+            let tenant = args
+                .tenant
+                .as_deref()
+                .or_else(|| decoded.as_ref().and_then(|c| c.tid.as_deref()));
+            let expires_on = unix_seconds(token.expires_on());
+            print_stdout(&token_json(&TokenJson {
+                access_token: token.secret(),
+                credential: issuer,
+                expires_on_local: az_local_time(expires_on, &TimeZone::system()),
+                expires_on,
+                tenant,
+                token_type: token.token_type(),
+            }));
+        }
+    }
+    ExitStatus::Success
+}
+
+/// Rejects scopes and tenants that no provider would accept.
+fn check_input(scopes: &[String], tenant: Option<&str>) -> Result<(), Error> {
+    for scope in scopes {
+        validate::scope(scope).map_err(|reason| Error::invalid_input("credchain", reason))?;
+    }
+    if let Some(tenant) = tenant {
+        validate::tenant_id(tenant).map_err(|reason| Error::invalid_input("credchain", reason))?;
+    }
+    Ok(())
+}
+
+fn fail(error: &Error) -> ExitStatus {
+    eprintln!("error: {error}");
+    ExitStatus::from_kind(error.kind())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use credchain::ErrorKind;
+
+    #[test]
+    fn input_is_checked_before_anything_runs() {
+        let ok = ["https://management.azure.com/.default".to_owned()];
+        assert!(check_input(&ok, None).is_ok());
+        assert!(check_input(&ok, Some("contoso.onmicrosoft.com")).is_ok());
+        for (scopes, tenant) in [
+            (vec!["bad scope".to_owned()], None),
+            (vec![String::new()], None),
+            (ok.to_vec(), Some("bad|tenant")),
+            (ok.to_vec(), Some("")),
+        ] {
+            let err = check_input(&scopes, tenant).expect_err("invalid");
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+            assert_eq!(ExitStatus::from_kind(err.kind()), ExitStatus::Usage);
+        }
+    }
+}
