@@ -57,7 +57,9 @@
 //! * **Time limit**: [`process_timeout`](AzureCliCredentialBuilder::process_timeout) (10 s), or the
 //!   request's deadline when that is sooner. On Unix `az` runs in its own process group; when the
 //!   limit passes, or the `get_token` future is dropped, the whole group is killed and the child is
-//!   reaped. A descendant that keeps stdout open after `az` exits does not make the call hang.
+//!   reaped. A descendant that keeps stdout open after `az` exits does not make the call hang: it
+//!   gets 100 ms, then its group is killed. (Background work that let go of the pipes, such as the
+//!   CLI's telemetry uploader, is left alone.)
 //!   stdout is capped at 1 MiB and stderr at 64 KiB.
 //! * **Parsing**: `expires_on` (epoch seconds) is preferred; `expiresOn` (local time) is the
 //!   fallback; `tokenType` is kept; other fields and stderr warnings on success are ignored.

@@ -13,6 +13,8 @@
 //! * **Child exited but something it started still holds stdout/stderr open**: we do not wait for
 //!   end-of-file forever. After the child exits we keep reading for at most [`PIPE_GRACE`], then
 //!   stop, and `SIGKILL` whatever is left of the group.
+//! * **Child exited and the pipes closed**: background work the CLI deliberately detached from
+//!   our pipes (its telemetry uploader runs with stdio on `/dev/null`) is left alone.
 //!
 //! On Windows the child gets `CREATE_NEW_PROCESS_GROUP`/`CREATE_NO_WINDOW` and only the child
 //! itself is killed; processes it started may outlive it.
@@ -158,10 +160,12 @@ pub(crate) async fn run(inv: Invocation<'_>) -> Result<Finished, RunError> {
     let deadline = tokio::time::Instant::from_std(inv.deadline);
     let outcome = tokio::time::timeout_at(deadline, collect(&mut running.child, stdout, stderr)).await;
     match outcome {
-        Ok(Ok((status, stdout, stderr))) => {
+        Ok(Ok((status, stdout, stderr, pipes_closed))) => {
             running.reaped = true;
-            // Anything the child left running in its group (holding our pipes or not) goes now.
-            running.kill_group();
+            if !pipes_closed {
+                // Something the child started still holds our pipes: it goes with the group.
+                running.kill_group();
+            }
             Ok(Finished {
                 status,
                 stdout: stdout.bytes,
@@ -196,7 +200,7 @@ async fn collect(
     child: &mut Child,
     stdout: Option<impl AsyncRead + Unpin>,
     stderr: Option<impl AsyncRead + Unpin>,
-) -> Result<(ExitStatus, Captured, Captured), RunError> {
+) -> Result<(ExitStatus, Captured, Captured, bool), RunError> {
     let mut out_buf = Captured {
         bytes: Zeroizing::new(Vec::new()),
         truncated: false,
@@ -206,7 +210,7 @@ async fn collect(
         truncated: false,
     };
     // The readers borrow the buffers; they are dropped at the end of this block.
-    let status = {
+    let (status, pipes_closed) = {
         let out_fut = read_limited(stdout, &mut out_buf, STDOUT_LIMIT, true);
         let err_fut = read_limited(stderr, &mut err_buf, STDERR_LIMIT, false);
         tokio::pin!(out_fut, err_fut);
@@ -235,12 +239,16 @@ async fn collect(
             }
             Ok(())
         };
-        if let Ok(result) = tokio::time::timeout(PIPE_GRACE, drain).await {
-            result?;
-        }
-        status
+        let closed = match tokio::time::timeout(PIPE_GRACE, drain).await {
+            Ok(result) => {
+                result?;
+                true
+            }
+            Err(_) => false,
+        };
+        (status, closed)
     };
-    Ok((status, out_buf, err_buf))
+    Ok((status, out_buf, err_buf, pipes_closed))
 }
 
 /// Appends `pipe` to `buf`, keeping at most `limit` bytes. Returns `Err(())` when `fail_on_limit`

@@ -366,6 +366,25 @@ exit 0"#,
 }
 
 #[tokio::test]
+async fn detached_background_work_is_left_alone() {
+    // Like the CLI's telemetry uploader: started in the background with stdio on /dev/null.
+    let fake = FakeAz::new(
+        r#"sleep 30 </dev/null >/dev/null 2>&1 &
+echo $! > "$d/background"
+printf '{"accessToken":"tok","expires_on":1795679499}'"#,
+    );
+    let started = Instant::now();
+    token(&fake).await.expect("token");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    let background = fake.pid_file("background");
+    let alive = is_running(background);
+    if let Some(pid) = rustix::process::Pid::from_raw(background) {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+    }
+    assert!(alive, "a process that released our pipes was killed");
+}
+
+#[tokio::test]
 async fn huge_output_is_bounded_and_stopped() {
     // Would print 100 MiB forever-ish; we must stop at the cap, quickly.
     let fake = FakeAz::new("head -c 104857600 /dev/zero | tr '\\0' x");
