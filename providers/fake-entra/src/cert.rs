@@ -317,4 +317,45 @@ mod tests {
         );
         assert!(!format!("{cert:?}").contains("PRIVATE"));
     }
+
+    #[test]
+    fn encrypted_pem_decrypts_to_the_same_key_and_the_key_matches_the_certificate() {
+        use rsa::pkcs8::EncryptedPrivateKeyInfoRef;
+        let cert = TestCertificate::generate("roundtrip");
+        let encrypted = cert.encrypted_combined_pem("pässword");
+        let end = "-----END ENCRYPTED PRIVATE KEY-----
+";
+        let key_pem = &encrypted[..encrypted.find(end).expect("encrypted key block") + end.len()];
+        let (label, der) = rsa::pkcs8::der::pem::decode_vec(key_pem.as_bytes()).expect("key PEM decodes");
+        assert_eq!(label, "ENCRYPTED PRIVATE KEY");
+        let info = EncryptedPrivateKeyInfoRef::try_from(der.as_slice()).expect("PKCS#8 encrypted structure");
+        assert_eq!(
+            info.decrypt("pässword").expect("decrypts").as_bytes(),
+            cert.key_der()
+        );
+        assert!(info.decrypt("wrong").is_err());
+        assert!(encrypted.ends_with(cert.cert_pem()));
+
+        // The key signs what the certificate's public key verifies.
+        let key = ring::signature::RsaKeyPair::from_pkcs8(cert.key_der()).expect("ring reads the key");
+        assert_eq!(key.public().modulus_len(), 256, "RSA-2048");
+        let mut signature = vec![0u8; key.public().modulus_len()];
+        key.sign(
+            &ring::signature::RSA_PKCS1_SHA256,
+            &SystemRandom::new(),
+            b"msg",
+            &mut signature,
+        )
+        .expect("signs");
+        let der = rustls::pki_types::CertificateDer::from(cert.cert_der());
+        let ee = webpki::EndEntityCert::try_from(&der).expect("webpki parses the certificate");
+        assert!(
+            ee.verify_signature(webpki::ring::RSA_PKCS1_2048_8192_SHA256, b"msg", &signature)
+                .is_ok()
+        );
+        assert!(
+            ee.verify_signature(webpki::ring::RSA_PKCS1_2048_8192_SHA256, b"other", &signature)
+                .is_err()
+        );
+    }
 }
