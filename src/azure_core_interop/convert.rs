@@ -111,11 +111,39 @@ pub fn into_azure_error(error: Error) -> azure_core::Error {
     azure_core::Error::new(AzErrorKind::Credential, error)
 }
 
+/// Finds the credchain [`Error`] inside an `azure_core` error, however deeply SDK code wrapped
+/// it.
+///
+/// SDK clients wrap a credential's error before returning it: `azure_core`'s retry policy, for
+/// one, returns an error whose text is only "non-transport error occurred which will not be
+/// retried", with the credential's error as its source. This walks the sources.
+///
+/// ```
+/// use credchain::Error;
+/// use credchain::azure_core_interop::{find_credchain_error, into_azure_error};
+///
+/// let from_credential = into_azure_error(Error::unavailable("EnvironmentCredential", "set `AZURE_CLIENT_ID`"));
+/// let from_sdk_client = from_credential.with_context("non-transport error occurred which will not be retried");
+/// let ours = find_credchain_error(&from_sdk_client).map(|e| e.to_string());
+/// assert_eq!(ours.as_deref(), Some("EnvironmentCredential: set `AZURE_CLIENT_ID`"));
+/// ```
+pub fn find_credchain_error(error: &azure_core::Error) -> Option<&Error> {
+    let mut current: Option<&(dyn StdError + 'static)> = Some(error);
+    for _ in 0..32 {
+        let err = current?;
+        if let Some(ours) = err.downcast_ref::<Error>() {
+            return Some(ours);
+        }
+        current = err.source();
+    }
+    None
+}
+
 /// The default classification of an `azure_core` error for a chain.
 ///
 /// | `azure_core` error | credchain kind |
 /// |---|---|
-/// | wraps a credchain [`Error`] (a round trip) | that error's kind |
+/// | wraps a credchain [`Error`] at any depth (a round trip) | that error's kind |
 /// | an `std::io::Error` of kind `NotFound` anywhere in the sources (a CLI missing from `PATH`) | `Unavailable` |
 /// | `HttpResponse` 408 anywhere in the sources; `std::io::ErrorKind::TimedOut` | `Timeout` |
 /// | `Connection`, `Io` or `HttpResponse` 429/5xx anywhere in the sources | `Transient` |
@@ -127,7 +155,7 @@ pub fn into_azure_error(error: Error) -> azure_core::Error {
 /// [`ChainedCredentialBuilder::developer_tool`](crate::ChainedCredentialBuilder::developer_tool)
 /// or give [`FromAzureCore::classify_with`](super::FromAzureCore::classify_with) your own rule.
 pub fn classify(error: &azure_core::Error) -> ErrorKind {
-    if let Some(ours) = error.downcast_ref::<Error>() {
+    if let Some(ours) = find_credchain_error(error) {
         return ours.kind();
     }
     let mut kind = ErrorKind::AuthenticationFailed;
@@ -147,8 +175,6 @@ pub fn classify(error: &azure_core::Error) -> ErrorKind {
                 }
                 _ => {}
             }
-        } else if let Some(ours) = err.downcast_ref::<Error>() {
-            return ours.kind();
         } else if let Some(io) = err.downcast_ref::<std::io::Error>() {
             match io.kind() {
                 std::io::ErrorKind::NotFound => return ErrorKind::Unavailable,
@@ -185,7 +211,7 @@ fn promote(current: ErrorKind, found: ErrorKind) -> ErrorKind {
 /// message is the `azure_core` error's text, followed by the text of each source that is not
 /// already part of it, and the `azure_core` error is kept as the source.
 pub(super) fn from_azure_error(name: &str, kind: ErrorKind, error: azure_core::Error) -> Error {
-    if let Some(ours) = error.downcast_ref::<Error>() {
+    if let Some(ours) = find_credchain_error(&error) {
         return if ours.kind() == kind {
             ours.clone()
         } else {
@@ -378,6 +404,10 @@ mod tests {
         );
         assert_eq!(back.to_string(), original.to_string());
         assert_eq!(back.kind(), ErrorKind::Unavailable);
+        let wrapped = into_azure_error(original.clone()).with_context("non-transport error occurred");
+        assert_eq!(classify(&wrapped), ErrorKind::Unavailable);
+        let back = from_azure_error("Outer", ErrorKind::Unavailable, wrapped);
+        assert_eq!(back.to_string(), original.to_string());
         let reclassified = from_azure_error("Outer", ErrorKind::Transient, into_azure_error(original));
         assert_eq!(reclassified.kind(), ErrorKind::Transient);
         assert_eq!(reclassified.provider(), "AzureCliCredential");

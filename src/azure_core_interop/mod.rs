@@ -6,6 +6,7 @@
 //! | [`AzureCoreCredential`] | any credchain credential (a provider, a chain, `DefaultCredential`) → an `azure_core::credentials::TokenCredential` for SDK clients |
 //! | [`FromAzureCore`] | any `Arc<dyn azure_core::credentials::TokenCredential>` (e.g. an `azure_identity` credential) → a credchain provider |
 //! | [`into_azure_error`], [`classify`] | the error mapping each direction uses |
+//! | [`find_credchain_error`] | digs credchain's error (kind, attempts) out of an SDK client's error |
 //!
 //! The feature adds `azure_core` without default features: the credential types and errors
 //! only, no HTTP client and no TLS backend. Your SDK client crates bring their own.
@@ -46,7 +47,12 @@
 //!   error, since SDK clients send every token as `Bearer`.
 //! * **Error kinds towards `azure_core`.** Every credchain error becomes `Credential`, as the
 //!   official credentials' errors do; the finer kind (and whether a retry may help) is only in
-//!   the source. SDK clients' retry policies do not retry credential errors either way.
+//!   the source. Deliberately not `Connection`/`Io` for `Transient`: the SDK retry policy would
+//!   then call the credential again up to its retry limit, on top of the provider's own retries.
+//! * **The message SDK callers see.** An SDK client's retry policy wraps the credential's error
+//!   as "non-transport error occurred which will not be retried"; credchain's message (with
+//!   every attempt of a chain) is its source. Print the source chain, or use
+//!   [`find_credchain_error`].
 //! * **Error kinds from `azure_core`.** The official credentials report nearly everything as
 //!   `Credential`, including "not signed in" and "`az` not found" as text only. By default
 //!   those stop a chain (`AuthenticationFailed`); add such a credential with
@@ -73,6 +79,6 @@ mod convert;
 mod from_azure;
 mod to_azure;
 
-pub use convert::{classify, into_azure_error};
+pub use convert::{classify, find_credchain_error, into_azure_error};
 pub use from_azure::FromAzureCore;
 pub use to_azure::AzureCoreCredential;
