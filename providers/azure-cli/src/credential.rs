@@ -119,6 +119,19 @@ impl AzureCliCredential {
 
     /// The arguments (after the program) that a request for `scope` in `tenant` would run, for
     /// diagnostics such as `doctor` output. Nothing is validated or spawned.
+    ///
+    /// ```
+    /// use credchain_azure_cli::AzureCliCredential;
+    /// # fn main() -> Result<(), credchain_core::Error> {
+    /// let credential = AzureCliCredential::builder().tenant_id("contoso.onmicrosoft.com").build()?;
+    /// assert_eq!(
+    ///     credential.command_args("https://vault.azure.net/.default", None).join(" "),
+    ///     "account get-access-token --output json --scope https://vault.azure.net/.default \
+    ///      --tenant contoso.onmicrosoft.com"
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn command_args(&self, scope: &str, tenant: Option<&str>) -> Vec<String> {
         build_args(scope, tenant.or(self.inner.tenant_id.as_deref()), &self.inner)
     }
@@ -577,7 +590,10 @@ fn finished(done: Finished, env: &Env) -> Result<AccessToken, Error> {
         )),
         Failure::NotSignedIn { said } => Err(Error::unavailable(
             NAME,
-            format!("Azure CLI is not signed in (it said: {said}); run `az login` to set up an account"),
+            format!(
+                "Azure CLI is not signed in or has no usable account (it said: {said}); run `az login` \
+                 to set up an account"
+            ),
         )),
         Failure::Failed { summary } if summary.is_empty() => Err(Error::authentication_failed(
             NAME,

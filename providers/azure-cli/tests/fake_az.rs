@@ -221,6 +221,19 @@ async fn unexpected_outputs_never_show_the_token() {
 }
 
 #[tokio::test]
+async fn stdout_of_a_failed_run_is_never_shown() {
+    for body in [
+        r#"printf '{"accessToken": "secret value", "expires_on": 1}'; exit 1"#,
+        r#"printf '{"accessToken": "secret value"}'; echo 'ERROR: boom' >&2; exit 4"#,
+    ] {
+        let fake = FakeAz::new(body);
+        let err = token(&fake).await.expect_err(body);
+        assert_eq!(err.kind(), ErrorKind::AuthenticationFailed, "{err}");
+        assert_hidden(&err, "secret value");
+    }
+}
+
+#[tokio::test]
 async fn failure_stderr_is_sanitized() {
     let fake = FakeAz::new(r#"echo 'ERROR: {"accessToken":"secret value","x":1}' >&2; exit 2"#);
     let err = token(&fake).await.expect_err("fails");
