@@ -13,7 +13,7 @@ use credchain::default::Member;
 use credchain::vscode::VsCodeSetup;
 use credchain::{
     AzureCliCredential, DefaultCredential, EnvironmentCredential, Error, ErrorKind, TokenRequestOptions,
-    VsCodeCredential,
+    VsCodeCredential, validate,
 };
 use parking_lot::Mutex;
 
@@ -177,16 +177,22 @@ pub(crate) struct AzureCliFacts {
 
 /// Runs `credchain doctor`.
 pub(crate) async fn run(args: &DoctorArgs, progress: bool) -> ExitStatus {
+    if let Err(reason) = validate::scope(&args.scope) {
+        // Every provider would refuse it before doing anything, which says nothing about them.
+        eprintln!("error: {reason}");
+        return ExitStatus::Usage;
+    }
     let credential = match DefaultCredential::new() {
         Ok(credential) => credential,
         Err(error) => {
             // Nothing can run with an invalid configuration; say so, like `token` does.
             eprintln!("error: {error}");
-            eprintln!(
-                "credchain doctor cannot try the providers until this is fixed; the other settings it found:"
-            );
+            eprintln!("credchain doctor cannot try the providers until this is fixed");
             let config = configuration(None, None).await;
-            eprintln!("{}", output::configuration_text(&config));
+            super::print_stdout(&format!(
+                "Configuration:\n{}",
+                output::configuration_text(&config)
+            ));
             return ExitStatus::from_kind(error.kind());
         }
     };

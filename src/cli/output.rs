@@ -203,7 +203,8 @@ fn doctor_table_in(report: &Report, tz: &TimeZone) -> String {
     let mut rows = vec![vec![
         "PROVIDER".to_owned(),
         "OUTCOME".to_owned(),
-        "TIME".to_owned(),
+        // At least 8 wide ("12345 ms"), so the columns do not shift with the timings.
+        format!("{:>8}", "TIME"),
         "REASON".to_owned(),
     ]];
     for probe in &report.probes {
@@ -618,10 +619,10 @@ mod tests {
         ]);
         let table = doctor_table_in(&r, &utc());
         let expected = "\
-PROVIDER                    OUTCOME      TIME  REASON
-EnvironmentCredential       unavailable  7 ms  `AZURE_CLIENT_SECRET` is not set
-VisualStudioCodeCredential  excluded        -  excluded by `AZURE_TOKEN_CREDENTIALS=AzureCliCredential`
-AzureCliCredential          token        7 ms  token expires 2099-01-01 00:00:00 UTC
+PROVIDER                    OUTCOME          TIME  REASON
+EnvironmentCredential       unavailable      7 ms  `AZURE_CLIENT_SECRET` is not set
+VisualStudioCodeCredential  excluded            -  excluded by `AZURE_TOKEN_CREDENTIALS=AzureCliCredential`
+AzureCliCredential          token            7 ms  token expires 2099-01-01 00:00:00 UTC
 
 DefaultCredential would use: AzureCliCredential
 
@@ -663,7 +664,7 @@ Token claims (decoded without verifying the signature):
         ]);
         let table = doctor_table_in(&r, &utc());
         assert!(
-            table.contains("failed   7 ms  authentication failed: AADSTS7000215: invalid client secret"),
+            table.contains("failed       7 ms  authentication failed: AADSTS7000215: invalid client secret"),
             "{table}"
         );
         assert!(
