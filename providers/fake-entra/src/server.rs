@@ -341,3 +341,40 @@ fn to_response(reply: Reply) -> Response<Full<Bytes>> {
     }
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn debug_output_never_shows_credentials() {
+        let builder = FakeEntra::builder()
+            .client_secret("t", "app", "the-client-secret")
+            .user("pub", "alice@x.test", "the-password")
+            .refresh_token("pub", "the-refresh-token");
+        let shown = format!("{builder:?}");
+        assert!(shown.contains("alice@x.test") && shown.contains("app"), "{shown}");
+        for secret in ["the-client-secret", "the-password", "the-refresh-token"] {
+            assert!(!shown.contains(secret), "{secret} leaked: {shown}");
+        }
+        let entra = builder.start().await.expect("starts");
+        let shown = format!("{entra:?}");
+        assert!(shown.contains(&entra.authority()));
+        assert!(!shown.contains("the-client-secret"));
+    }
+
+    #[tokio::test]
+    async fn a_certificate_pem_without_certificates_fails_start() {
+        let err = FakeEntra::builder()
+            .client_certificate(
+                "t",
+                "app",
+                "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+            )
+            .start()
+            .await
+            .expect_err("no certificate in the PEM");
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("no certificate found"), "{err}");
+    }
+}

@@ -30,15 +30,16 @@ pub(crate) struct Subscription {
 }
 
 /// A username/password pair registered for a public client.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct User {
     pub(crate) client_id: String,
     pub(crate) username: String,
     pub(crate) password: String,
 }
 
-/// Everything the builder collected; fixed once the server runs.
-#[derive(Debug, Clone, Default)]
+/// Everything the builder collected; fixed once the server runs. `Debug` omits secrets,
+/// passwords and refresh tokens.
+#[derive(Clone, Default)]
 pub(crate) struct Config {
     /// `https://127.0.0.1:PORT`, set when the listener is bound.
     pub(crate) authority: String,
@@ -55,6 +56,34 @@ pub(crate) struct Config {
     pub(crate) token_lifetime: Duration,
     pub(crate) refresh_in: Option<Duration>,
     pub(crate) latency: Duration,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut secret_clients: Vec<&(String, String)> = self.secrets.keys().collect();
+        secret_clients.sort();
+        let mut cert_clients: Vec<&(String, String)> = self.certs.keys().collect();
+        cert_clients.sort();
+        f.debug_struct("Config")
+            .field("authority", &self.authority)
+            .field("tenants", &self.tenants)
+            .field("secret_clients", &secret_clients)
+            .field("certificate_clients", &cert_clients)
+            .field("refresh_tokens", &self.refresh_tokens.len())
+            .field(
+                "users",
+                &self
+                    .users
+                    .iter()
+                    .map(|u| (&u.client_id, &u.username))
+                    .collect::<Vec<_>>(),
+            )
+            .field("subscriptions", &self.subscriptions)
+            .field("token_lifetime", &self.token_lifetime)
+            .field("refresh_in", &self.refresh_in)
+            .field("latency", &self.latency)
+            .finish()
+    }
 }
 
 impl Config {
@@ -86,6 +115,16 @@ impl Config {
     }
 }
 
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("client_id", &self.client_id)
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
 /// An injected failure for the next token requests.
 #[derive(Debug, Clone, Copy)]
 struct FailPlan {
@@ -109,7 +148,8 @@ struct RefreshGrant {
     username: String,
 }
 
-#[derive(Debug, Default)]
+/// Never `Debug`: it holds issued tokens and refresh tokens.
+#[derive(Default)]
 struct Mutable {
     requests: Vec<RecordedRequest>,
     token_requests: usize,
