@@ -727,3 +727,69 @@ fn doctor_reports_a_failing_az_and_its_next_step() {
         "{run:#?}"
     );
 }
+
+#[test]
+fn claims_challenge_reaches_the_providers() {
+    // The Azure CLI cannot answer a claims challenge itself: it says how to sign in again, and
+    // is not run. With AZURE_TOKEN_CREDENTIALS selecting it alone, that is still "unavailable".
+    let machine = Machine::new().with_az(&az_ok("opaque-token"), "", 0);
+    let claims = r#"{"access_token":{"nbf":{"essential":true,"value":"1726000000"}}}"#;
+    for view in [
+        machine.clone_with_var("AZURE_TOKEN_CREDENTIALS", ""),
+        machine.clone_with_var("AZURE_TOKEN_CREDENTIALS", "AzureCliCredential"),
+    ] {
+        let run = view.run(&["token", "--claims", claims, "--tenant", "contoso"]);
+        run.assert_code(3);
+        assert!(
+            run.stderr.contains("`az login --claims-challenge ") && run.stderr.contains(" --tenant contoso"),
+            "{run:#?}"
+        );
+    }
+    assert_eq!(machine.az_calls(), Vec::<String>::new());
+}
+
+/// The real Azure CLI (gated: set `CREDCHAIN_REAL_AZ` to its path, as `.ci/run` does), logged
+/// out because HOME is empty: doctor finds it, reads its version, and says to run `az login`.
+#[test]
+fn doctor_with_the_real_azure_cli_logged_out() {
+    let Some(real_az) = std::env::var_os("CREDCHAIN_REAL_AZ").map(PathBuf::from) else {
+        eprintln!("skipped: set CREDCHAIN_REAL_AZ to an `az` executable to run this test");
+        return;
+    };
+    let machine = Machine::new();
+    let bin = real_az.parent().expect("az's directory");
+    let mut cmd = machine.command(&["doctor", "--output", "json"]);
+    cmd.env("PATH", format!("{}:/usr/bin:/bin", bin.display()));
+    let run = Run::from(cmd.output().expect("run credchain"));
+    run.assert_code(3);
+    let json = run.json();
+    let cli = &json["providers"][2];
+    assert_eq!(cli["outcome"], "unavailable", "{cli}");
+    assert!(
+        cli["reason"].as_str().is_some_and(|r| r.contains("az login")),
+        "{cli}"
+    );
+    assert_eq!(cli["next_step"], "run `az login`");
+    let az = &json["configuration"]["azure_cli"];
+    assert_eq!(az["path"], real_az.display().to_string().as_str());
+    let version = az["version"].as_str().unwrap_or_default();
+    assert!(
+        version.split('.').count() == 3 && version.split('.').all(|p| p.parse::<u32>().is_ok()),
+        "{az}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenant_outside_the_allow_list_is_refused() {
+    let entra = entra().await;
+    let machine = with_service_principal(Machine::new(), &entra, CLIENT_SECRET);
+    let run = machine
+        .run_async(&["token", "--tenant", "other-tenant.onmicrosoft.com"])
+        .await;
+    run.assert_code(1).assert_never_shows(CLIENT_SECRET);
+    assert!(
+        run.stderr.contains("`AZURE_ADDITIONALLY_ALLOWED_TENANTS`"),
+        "{run:#?}"
+    );
+    assert_eq!(entra.token_request_count(), 0, "refused before any request");
+}
