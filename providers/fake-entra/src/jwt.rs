@@ -315,6 +315,39 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn ps256_assertions_are_accepted() {
+        let cert = TestCertificate::generate("pss");
+        let (mut header, claims) = good(&cert, "pss");
+        header["alg"] = json!("PS256");
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let key = ring::signature::RsaKeyPair::from_pkcs8(cert.key_der()).expect("valid key");
+        let mut sig = vec![0u8; key.public().modulus_len()];
+        let rng = ring::rand::SystemRandom::new();
+        key.sign(&ring::signature::RSA_PSS_SHA256, &rng, input.as_bytes(), &mut sig)
+            .expect("signs");
+        let assertion = format!("{input}.{}", URL_SAFE_NO_PAD.encode(&sig));
+        let certs = [RegisteredCert::from_der(cert.cert_der().to_vec())];
+        let mut used = HashSet::new();
+        assert_eq!(
+            verify_assertion(&assertion, "c", URL, &certs, NOW, &mut used).map_err(|e| e.code),
+            Ok(())
+        );
+        // The same PSS signature under an RS256 header does not verify.
+        let relabelled = assertion.replacen(
+            &URL_SAFE_NO_PAD.encode(header.to_string()),
+            &URL_SAFE_NO_PAD
+                .encode(json!({"alg": "RS256", "x5t#S256": cert.thumbprint_sha256()}).to_string()),
+            1,
+        );
+        let err = verify_assertion(&relabelled, "c", URL, &certs, NOW, &mut used).map_err(|e| e.code);
+        assert_eq!(err, Err(700027));
+    }
+
+    #[test]
     fn issued_tokens_decode() {
         let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"k");
         let token = issue(&key, &json!({"tid": "t", "exp": 5}));

@@ -259,3 +259,56 @@ async fn password_grant_issues_a_user_token_and_refresh_token() {
     .await;
     assert_eq!(status, 200, "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_are_all_served_and_counted() {
+    let entra = FakeEntra::builder()
+        .client_secret(TENANT, CLIENT, SECRET)
+        .start()
+        .await
+        .expect("starts");
+    let http = client(&entra);
+    let url = entra.token_url(TENANT);
+    let body = format!(
+        "grant_type=client_credentials&client_id={CLIENT}&client_secret={SECRET}&scope=api%3A%2F%2Fx%2F.default"
+    );
+    let requests = (0..40).map(|_| {
+        let (http, url, body) = (http.clone(), url.clone(), body.clone());
+        tokio::spawn(async move {
+            let response = http
+                .post(url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .expect("sent");
+            response.status().as_u16()
+        })
+    });
+    let statuses: Vec<u16> = futures_join(requests).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(entra.token_request_count(), 40);
+    let mut issued = entra.issued_tokens();
+    issued.sort();
+    issued.dedup();
+    assert_eq!(issued.len(), 40, "every token is distinct");
+    assert_eq!(entra.requests().len(), 40);
+}
+
+async fn futures_join(handles: impl Iterator<Item = tokio::task::JoinHandle<u16>>) -> Vec<u16> {
+    let mut out = Vec::new();
+    for handle in handles.collect::<Vec<_>>() {
+        out.push(handle.await.expect("task"));
+    }
+    out
+}
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<FakeEntra>();
+    assert_send_sync::<credchain_fake_entra::FakeEntraBuilder>();
+    assert_send_sync::<credchain_fake_entra::FakeProxy>();
+    assert_send_sync::<TestCertificate>();
+    assert_send_sync::<credchain_fake_entra::RecordedRequest>();
+}
