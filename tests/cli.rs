@@ -516,6 +516,12 @@ fn invalid_token_credentials_lists_the_valid_values() {
     // doctor still shows what it found.
     let doctor = machine.run(&["doctor"]);
     assert!(doctor.stdout.contains("Azure CLI: `"), "{doctor:#?}");
+    assert!(
+        doctor
+            .stdout
+            .contains("AZURE_TOKEN_CREDENTIALS: `ManagedIdentityCredential` (not valid)"),
+        "{doctor:#?}"
+    );
     assert_eq!(machine.az_calls(), Vec::<String>::new());
 }
 

@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use credchain::default::Member;
+use credchain::default::{Member, TOKEN_CREDENTIALS_VAR};
 use credchain::vscode::VsCodeSetup;
 use credchain::{
     AzureCliCredential, DefaultCredential, EnvironmentCredential, Error, ErrorKind, TokenRequestOptions,
@@ -152,8 +152,8 @@ pub(crate) fn verdict(probes: &[Probe]) -> Verdict<'_> {
 /// The machine's set-up, as the providers see it. Never holds a value that could be secret.
 #[derive(Debug)]
 pub(crate) struct Configuration {
-    /// `AZURE_TOKEN_CREDENTIALS`'s selection (`dev`, `prod`, a name), `None` when unset.
-    pub(crate) token_credentials: Option<&'static str>,
+    /// What `AZURE_TOKEN_CREDENTIALS` says.
+    pub(crate) token_credentials: Selection,
     /// Names of the `AZURE_*` variables that are set (sorted).
     pub(crate) azure_variables: Vec<String>,
     /// Names of the set [`NETWORK_VARIABLES`].
@@ -164,6 +164,17 @@ pub(crate) struct Configuration {
     pub(crate) azure_cli: AzureCliFacts,
     /// VS Code's set-up, or why the provider could not be built.
     pub(crate) vscode: Result<VsCodeSetup, String>,
+}
+
+/// The value of `AZURE_TOKEN_CREDENTIALS`, as the chain understood it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Selection {
+    /// Unset or blank: every provider.
+    Unset,
+    /// A valid selection, in its canonical spelling (`dev`, `prod`, `AzureCliCredential`, …).
+    Valid(&'static str),
+    /// An invalid value, as written (the variable is not secret).
+    Invalid(String),
 }
 
 /// Where `az` is and which version it is.
@@ -188,7 +199,8 @@ pub(crate) async fn run(args: &DoctorArgs, progress: bool) -> ExitStatus {
             // Nothing can run with an invalid configuration; say so, like `token` does.
             eprintln!("error: {error}");
             eprintln!("credchain doctor cannot try the providers until this is fixed");
-            let config = configuration(None, None).await;
+            let raw = std::env::var(TOKEN_CREDENTIALS_VAR).unwrap_or_default();
+            let config = configuration(Selection::Invalid(raw.trim().to_owned()), None).await;
             super::print_stdout(&format!(
                 "Configuration:\n{}",
                 output::configuration_text(&config)
@@ -235,8 +247,10 @@ pub(crate) async fn diagnose(credential: &DefaultCredential, args: &DoctorArgs, 
             probe
         }
     }));
-    let selection = credential.selection().as_str();
-    let selection = (!selection.is_empty()).then_some(selection);
+    let selection = match credential.selection().as_str() {
+        "" => Selection::Unset,
+        value => Selection::Valid(value),
+    };
     let (probes, config) = futures::future::join(probes, configuration(selection, Some(&spinner))).await;
     spinner.finish();
     Report {
@@ -324,7 +338,7 @@ pub(crate) fn unix_seconds(time: SystemTime) -> i64 {
 }
 
 /// Gathers the configuration from the process environment, the way the providers read it.
-async fn configuration(token_credentials: Option<&'static str>, spinner: Option<&Progress>) -> Configuration {
+async fn configuration(token_credentials: Selection, spinner: Option<&Progress>) -> Configuration {
     let mut azure_variables: Vec<String> = std::env::vars_os()
         .filter_map(|(name, _)| name.into_string().ok())
         .filter(|name| name.starts_with("AZURE_"))

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::claims::Claims;
-use super::doctor::{Configuration, Outcome, Probe, Report, Verdict, verdict};
+use super::doctor::{Configuration, Outcome, Probe, Report, Selection, Verdict, verdict};
 
 /// `credchain token`'s JSON: `az account get-access-token`'s fields (keys sorted, as az prints
 /// them) plus `credential`, the provider that issued the token.
@@ -322,12 +322,16 @@ fn names_or_none<S: AsRef<str>>(names: &[S]) -> String {
 /// The configuration section: variable names (never values), the Azure CLI, VS Code.
 pub(crate) fn configuration_text(config: &Configuration) -> String {
     let mut out = String::new();
-    let _ = match config.token_credentials {
-        Some(value) => writeln!(out, "  AZURE_TOKEN_CREDENTIALS: `{value}`"),
-        None => writeln!(
+    let _ = match &config.token_credentials {
+        Selection::Unset => writeln!(
             out,
             "  AZURE_TOKEN_CREDENTIALS: not set (every provider is tried)"
         ),
+        Selection::Valid(value) => writeln!(out, "  AZURE_TOKEN_CREDENTIALS: `{value}`"),
+        Selection::Invalid(value) => {
+            let shown: String = value.chars().take(60).collect();
+            writeln!(out, "  AZURE_TOKEN_CREDENTIALS: `{}` (not valid)", clean(&shown))
+        }
     };
     let _ = writeln!(
         out,
@@ -457,7 +461,11 @@ fn doctor_json_in(report: &Report, tz: &TimeZone) -> String {
         "providers": providers,
         "default_credential": { "uses": uses, "stops_at": stops_at },
         "configuration": {
-            "token_credentials": config.token_credentials,
+            "token_credentials": match &config.token_credentials {
+                Selection::Unset => None,
+                Selection::Valid(value) => Some(*value),
+                Selection::Invalid(value) => Some(value.as_str()),
+            },
             "azure_variables": config.azure_variables,
             "network_variables": config.network_variables,
             "environment": config.environment.map(|(kind, variables)| json!({ "kind": kind, "variables": variables })),
@@ -562,7 +570,7 @@ mod tests {
             scope: "https://management.azure.com/.default".into(),
             probes,
             config: Configuration {
-                token_credentials: None,
+                token_credentials: Selection::Unset,
                 azure_variables: vec!["AZURE_CLIENT_ID".into()],
                 network_variables: vec![],
                 environment: None,
