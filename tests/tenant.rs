@@ -43,7 +43,15 @@ async fn run(
 #[tokio::test]
 async fn every_row_of_the_reference_table() {
     use Expect::*;
-    let rows: &[(Option<&str>, Option<&str>, Option<&[&str]>, Option<&str>, Expect)] = &[
+    /// (home tenant, requested tenant, allow-list, AZURE_IDENTITY_DISABLE_MULTITENANTAUTH, expected)
+    type Row = (
+        Option<&'static str>,
+        Option<&'static str>,
+        Option<&'static [&'static str]>,
+        Option<&'static str>,
+        Expect,
+    );
+    let rows: &[Row] = &[
         (Some("tenant-a"), None, None, None, Resolved(Some("tenant-a"))),
         (
             Some("tenant-a"),

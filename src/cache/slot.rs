@@ -8,8 +8,11 @@ use credchain_core::{AccessToken, Error};
 use futures::future::{BoxFuture, Shared, WeakShared};
 use parking_lot::Mutex;
 
+/// A provider call for one key.
+pub(crate) type Load = BoxFuture<'static, Result<AccessToken, Error>>;
+
 /// The future every caller waiting on one key shares.
-pub(crate) type SharedLoad = Shared<BoxFuture<'static, Result<AccessToken, Error>>>;
+pub(crate) type SharedLoad = Shared<Load>;
 
 /// A token and the moment a caller should start refreshing it.
 #[derive(Debug)]
@@ -28,7 +31,7 @@ pub(crate) struct Slot {
     pub(crate) current: ArcSwapOption<Cached>,
     /// The load in progress, if any. Weak, so that when every waiter has gone the load is dropped
     /// (and with it, say, a running `az` process).
-    pub(crate) inflight: Mutex<Option<WeakShared<BoxFuture<'static, Result<AccessToken, Error>>>>>,
+    pub(crate) inflight: Mutex<Option<WeakShared<Load>>>,
     /// When the last proactive refresh started; limits retries after failures.
     pub(crate) last_proactive_attempt: Mutex<Option<SystemTime>>,
 }
