@@ -29,7 +29,10 @@ const SECRET: &str = "correct-horse-battery-staple";
 const AZ_TOKEN: &str = "eyJ0eXAiOiAiSldUIiwgImFsZyI6ICJSUzI1NiJ9.eyJhdWQiOiAiaHR0cHM6Ly9tYW5hZ2VtZW50LmF6dXJlLmNvbSIsICJ0aWQiOiAiN2Y1YzBmODQtN2U1Mi00ZjBhLTlhNTctN2QxYzFiMGUzYTExIn0.bm90LWEtcmVhbC1zaWduYXR1cmU";
 
 fn knob(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// A fake `az`: logs its pid per run, prints a token, or hangs while `$dir/hang` exists.
@@ -97,7 +100,11 @@ fn ms(d: Duration) -> String {
 
 fn per_call(total: Duration, calls: u64) -> String {
     let ns = total.as_nanos() as f64 / calls.max(1) as f64;
-    if ns < 10_000.0 { format!("{ns:.0} ns/call") } else { format!("{:.2} ms/call", ns / 1e6) }
+    if ns < 10_000.0 {
+        format!("{ns:.0} ns/call")
+    } else {
+        format!("{:.2} ms/call", ns / 1e6)
+    }
 }
 
 async fn entra(latency: Duration) -> FakeEntra {
@@ -112,7 +119,9 @@ async fn entra(latency: Duration) -> FakeEntra {
 // ---- credchain -------------------------------------------------------------------------
 
 fn our_cli_chain() -> Arc<ChainedCredential> {
-    let cli = AzureCliCredential::builder().build().expect("credchain AzureCliCredential");
+    let cli = AzureCliCredential::builder()
+        .build()
+        .expect("credchain AzureCliCredential");
     Arc::new(ChainedCredential::builder().provider(cli).build().expect("chain"))
 }
 
@@ -125,7 +134,12 @@ fn our_secret_chain(entra: &FakeEntra, secret: &str) -> Arc<ChainedCredential> {
         ("SSL_CERT_FILE", entra.ca_pem_path().display().to_string()),
     ]);
     let provider = EnvironmentCredential::builder().env(env).build();
-    Arc::new(ChainedCredential::builder().provider(provider).build().expect("chain"))
+    Arc::new(
+        ChainedCredential::builder()
+            .provider(provider)
+            .build()
+            .expect("chain"),
+    )
 }
 
 // ---- azure_identity --------------------------------------------------------------------
@@ -157,8 +171,13 @@ fn official_secret(entra: &FakeEntra, secret: &str) -> Arc<dyn AzTokenCredential
             ..ClientOptions::default()
         },
     };
-    azure_identity::ClientSecretCredential::new(TENANT, CLIENT_ID.to_owned(), secret.to_owned().into(), Some(options))
-        .expect("azure_identity ClientSecretCredential")
+    azure_identity::ClientSecretCredential::new(
+        TENANT,
+        CLIENT_ID.to_owned(),
+        secret.to_owned().into(),
+        Some(options),
+    )
+    .expect("azure_identity ClientSecretCredential")
 }
 
 // ---- runs ------------------------------------------------------------------------------
@@ -223,10 +242,14 @@ async fn main() {
     // 1. Cached get_token latency.
     eprintln!("1/4 cached get_token latency");
     let ours = our_cli_chain();
-    ours.get_token(&[SCOPE], &TokenRequestOptions::new()).await.expect("credchain az token");
+    ours.get_token(&[SCOPE], &TokenRequestOptions::new())
+        .await
+        .expect("credchain az token");
     let started = Instant::now();
     for _ in 0..cached_calls {
-        ours.get_token(&[SCOPE], &TokenRequestOptions::new()).await.expect("cached");
+        ours.get_token(&[SCOPE], &TokenRequestOptions::new())
+            .await
+            .expect("cached");
     }
     let ours_time = started.elapsed();
     let ours_spawns = az.spawns();
@@ -234,7 +257,10 @@ async fn main() {
     let theirs = official_cli();
     let started = Instant::now();
     for _ in 0..uncached_calls {
-        theirs.get_token(&[SCOPE], None).await.expect("azure_identity az token");
+        theirs
+            .get_token(&[SCOPE], None)
+            .await
+            .expect("azure_identity az token");
     }
     let theirs_time = started.elapsed();
     rows.push(Row {
@@ -253,23 +279,33 @@ async fn main() {
 
     let sts = entra(Duration::ZERO).await;
     let ours = our_secret_chain(&sts, SECRET);
-    ours.get_token(&[SCOPE], &TokenRequestOptions::new()).await.expect("credchain secret token");
+    ours.get_token(&[SCOPE], &TokenRequestOptions::new())
+        .await
+        .expect("credchain secret token");
     let started = Instant::now();
     for _ in 0..cached_calls {
-        ours.get_token(&[SCOPE], &TokenRequestOptions::new()).await.expect("cached");
+        ours.get_token(&[SCOPE], &TokenRequestOptions::new())
+            .await
+            .expect("cached");
     }
     let ours_time = started.elapsed();
     let ours_requests = sts.token_request_count();
     let sts2 = entra(Duration::ZERO).await;
     let theirs = official_secret(&sts2, SECRET);
-    theirs.get_token(&[SCOPE], None).await.expect("azure_identity secret token");
+    theirs
+        .get_token(&[SCOPE], None)
+        .await
+        .expect("azure_identity secret token");
     let started = Instant::now();
     for _ in 0..cached_calls {
         theirs.get_token(&[SCOPE], None).await.expect("cached");
     }
     rows.push(Row {
         scenario: "Client secret: cached `get_token`".into(),
-        ours: format!("{} ({ours_requests} token request)", per_call(ours_time, cached_calls)),
+        ours: format!(
+            "{} ({ours_requests} token request)",
+            per_call(ours_time, cached_calls)
+        ),
         theirs: format!(
             "{} ({} token request)",
             per_call(started.elapsed(), cached_calls),
@@ -287,28 +323,44 @@ async fn main() {
     rows.push(Row {
         scenario: format!("Azure CLI: {cold_callers} concurrent cold callers"),
         ours: ours_cell,
-        theirs: format!("{} `az` runs, {} wall, {ok}/{cold_callers} ok", az.spawns(), ms(t)),
+        theirs: format!(
+            "{} `az` runs, {} wall, {ok}/{cold_callers} ok",
+            az.spawns(),
+            ms(t)
+        ),
     });
     az.reset();
 
     let sts = entra(Duration::from_millis(50)).await;
     let (t, ok, _) = ours_many(&our_secret_chain(&sts, SECRET), cold_callers).await;
-    let ours_cell = format!("{} token request, {} wall, {ok}/{cold_callers} ok", sts.token_request_count(), ms(t));
+    let ours_cell = format!(
+        "{} token request, {} wall, {ok}/{cold_callers} ok",
+        sts.token_request_count(),
+        ms(t)
+    );
     let sts2 = entra(Duration::from_millis(50)).await;
     let (t, ok, _) = theirs_many(&official_secret(&sts2, SECRET), cold_callers).await;
     rows.push(Row {
         scenario: format!("Client secret: {cold_callers} concurrent cold callers (token endpoint 50 ms)"),
         ours: ours_cell,
-        theirs: format!("{} token request, {} wall, {ok}/{cold_callers} ok", sts2.token_request_count(), ms(t)),
+        theirs: format!(
+            "{} token request, {} wall, {ok}/{cold_callers} ok",
+            sts2.token_request_count(),
+            ms(t)
+        ),
     });
     drop((sts, sts2));
 
     // 3. `az` hangs.
-    eprintln!("3/4 `az` hangs (up to {} s for a library that never gives up)", hang_limit.as_secs());
+    eprintln!(
+        "3/4 `az` hangs (up to {} s for a library that never gives up)",
+        hang_limit.as_secs()
+    );
     az.hang(true);
     let ours = our_cli_chain();
     let started = Instant::now();
-    let result = tokio::time::timeout(hang_limit, ours.get_token(&[SCOPE], &TokenRequestOptions::new())).await;
+    let result =
+        tokio::time::timeout(hang_limit, ours.get_token(&[SCOPE], &TokenRequestOptions::new())).await;
     let ours_took = started.elapsed();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let left = az.pids().into_iter().filter(|p| alive(*p)).count();
@@ -382,5 +434,8 @@ async fn main() {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default();
-    println!("\nMachine: {} CPUs; `uptime` after the run: {load}", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!(
+        "\nMachine: {} CPUs; `uptime` after the run: {load}",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
 }
