@@ -6,7 +6,7 @@ use std::sync::Arc;
 use hashbrown::Equivalent;
 
 /// An owned cache key: the scopes in request order, the resolved tenant and CAE.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct CacheKey {
     pub(crate) scopes: Box<[Box<str>]>,
     pub(crate) tenant: Option<Arc<str>>,

@@ -7,6 +7,7 @@
 mod clock;
 mod key;
 mod layer;
+mod map;
 mod service;
 mod slot;
 

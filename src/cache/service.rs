@@ -4,11 +4,11 @@ use std::time::{Duration, Instant, SystemTime};
 
 use credchain_core::{AccessToken, Error, TokenCredential, TokenRequestOptions};
 use futures::FutureExt;
-use hashbrown::HashMap;
 use parking_lot::RwLock;
 use tracing::Instrument;
 
-use super::key::{CacheKey, KeyRef};
+use super::key::KeyRef;
+use super::map::SlotMap;
 use super::slot::{Cached, SharedLoad, Slot};
 use super::{EXPIRY_MARGIN, TokenCacheLayer};
 use crate::Layer;
@@ -51,7 +51,7 @@ pub struct TokenCache<C> {
 }
 
 struct State {
-    slots: RwLock<HashMap<CacheKey, Arc<Slot>>>,
+    slots: RwLock<SlotMap>,
     config: TokenCacheLayer,
 }
 
@@ -84,7 +84,7 @@ impl<C: TokenCredential + 'static> TokenCache<C> {
         TokenCache {
             inner: Arc::new(inner),
             state: Arc::new(State {
-                slots: RwLock::new(HashMap::new()),
+                slots: RwLock::new(SlotMap::default()),
                 config: config.clone(),
             }),
         }
@@ -110,7 +110,7 @@ impl<C: TokenCredential + 'static> TokenCache<C> {
         }
         if slots.len() >= self.state.config.max_entries {
             let now = self.state.config.clock.now();
-            slots.retain(|_, slot| Arc::strong_count(slot) > 1 || !slot.is_idle(now));
+            slots.retain(|slot| Arc::strong_count(slot) > 1 || !slot.is_idle(now));
         }
         let slot = Arc::new(Slot::default());
         slots.insert(key.to_owned_key(), Arc::clone(&slot));
@@ -133,7 +133,7 @@ impl<C: TokenCredential + 'static> TokenCache<C> {
             if let Ok(token) = &result {
                 let cached = state.cached(token.clone());
                 tracing::debug!(expires_on = ?token.expires_on(), refresh_at = ?cached.refresh_at, "token cached");
-                slot.current.store(Some(Arc::new(cached)));
+                *slot.current.write() = Some(Arc::new(cached));
             }
             *slot.inflight.lock() = None;
             result

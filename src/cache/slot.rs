@@ -3,10 +3,9 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use arc_swap::ArcSwapOption;
 use credchain_core::{AccessToken, Error};
 use futures::future::{BoxFuture, Shared, WeakShared};
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 
 /// A provider call for one key.
 pub(crate) type Load = BoxFuture<'static, Result<AccessToken, Error>>;
@@ -27,8 +26,8 @@ pub(crate) struct Cached {
 /// Everything the cache keeps for one key.
 #[derive(Default)]
 pub(crate) struct Slot {
-    /// Read without locks on every hit.
-    pub(crate) current: ArcSwapOption<Cached>,
+    /// Read on every hit; written only to store a new token (never held across I/O).
+    pub(crate) current: RwLock<Option<Arc<Cached>>>,
     /// The load in progress, if any. Weak, so that when every waiter has gone the load is dropped
     /// (and with it, say, a running `az` process).
     pub(crate) inflight: Mutex<Option<WeakShared<Load>>>,
@@ -40,8 +39,7 @@ impl Slot {
     /// The cached token if it is not yet due for refresh at `now`.
     #[inline]
     pub(crate) fn fresh(&self, now: SystemTime) -> Option<AccessToken> {
-        let current = self.current.load();
-        match &*current {
+        match &*self.current.read() {
             Some(cached) if now < cached.refresh_at => Some(cached.token.clone()),
             _ => None,
         }
@@ -50,8 +48,9 @@ impl Slot {
     /// The cached token if it is still usable at `now`, with its refresh time.
     pub(crate) fn valid(&self, now: SystemTime) -> Option<Arc<Cached>> {
         self.current
-            .load_full()
-            .filter(|cached| now < cached.token.expires_on())
+            .read()
+            .clone()
+            .filter(|cached| now < cached.usable_until)
     }
 
     /// The load in progress, if one is still wanted by someone.

@@ -8,7 +8,7 @@ use credchain_core::{
     AccessToken, Attempt, AttemptOutcome, Error, ErrorKind, TokenCredential, TokenRequestOptions,
 };
 use futures::FutureExt;
-use futures::future::{BoxFuture, Shared, WeakShared};
+use futures::future::{BoxFuture, Either, Shared, WeakShared, ready};
 use parking_lot::Mutex;
 use tracing::Instrument;
 
@@ -129,14 +129,28 @@ impl ChainedCredential {
 
     /// Gets a token from the first provider that can give one (see the type's docs for the rules).
     ///
-    /// This is the same as the [`TokenCredential`] method, without boxing the future.
+    /// This is the same as the [`TokenCredential`] method, except that a cache hit neither boxes
+    /// nor allocates: the returned future is ready at once.
     ///
     /// # Errors
     ///
     /// A chain error whose [`attempts`](Error::attempts) list every provider tried. Its kind is
     /// [`ErrorKind::Unavailable`] when no provider could try (so an outer chain moves on), else
     /// the kind of the error that stopped the chain.
-    pub async fn get_token(
+    pub fn get_token<'a>(
+        &'a self,
+        scopes: &'a [&'a str],
+        options: &'a TokenRequestOptions,
+    ) -> impl Future<Output = Result<AccessToken, Error>> + Send + 'a {
+        // A hit on the selected provider's cache completes here, with a future small enough that
+        // building and polling it costs next to nothing; everything else goes to the boxed slow path.
+        if let Some(token) = TokenCredential::get_token_now(self, scopes, options) {
+            return Either::Left(ready(Ok(token)));
+        }
+        Either::Right(Box::pin(self.get_token_slow(scopes, options)) as BoxFuture<'a, _>)
+    }
+
+    async fn get_token_slow(
         &self,
         scopes: &[&str],
         options: &TokenRequestOptions,
@@ -147,9 +161,6 @@ impl ChainedCredential {
         }
         let index = chain.selected.load(Ordering::Acquire);
         if let Some(entry) = chain.entries.get(index) {
-            if let Some(token) = entry.credential.get_token_now(scopes, options) {
-                return Ok(token);
-            }
             let started = Instant::now();
             match entry.credential.get_token(scopes, options).await {
                 Ok(token) => return Ok(token),
@@ -338,6 +349,9 @@ impl TokenCredential for ChainedCredential {
     }
 
     async fn get_token(&self, scopes: &[&str], options: &TokenRequestOptions) -> Result<AccessToken, Error> {
-        ChainedCredential::get_token(self, scopes, options).await
+        match TokenCredential::get_token_now(self, scopes, options) {
+            Some(token) => Ok(token),
+            None => self.get_token_slow(scopes, options).await,
+        }
     }
 }

@@ -126,12 +126,12 @@ impl DefaultCredential {
     /// # Errors
     ///
     /// The chain's error, listing every provider it tried.
-    pub async fn get_token(
-        &self,
-        scopes: &[&str],
-        options: &TokenRequestOptions,
-    ) -> Result<AccessToken, Error> {
-        self.chain.get_token(scopes, options).await
+    pub fn get_token<'a>(
+        &'a self,
+        scopes: &'a [&'a str],
+        options: &'a TokenRequestOptions,
+    ) -> impl Future<Output = Result<AccessToken, Error>> + Send + 'a {
+        self.chain.get_token(scopes, options)
     }
 }
 

@@ -151,6 +151,10 @@ impl<C: TokenCredential> TokenCredential for TenantPolicy<C> {
     /// got into a cache through [`get_token`](TokenCredential::get_token), which validates.
     #[inline]
     fn get_token_now(&self, scopes: &[&str], options: &TokenRequestOptions) -> Option<AccessToken> {
+        // The common request (no tenant, claims, CAE or deadline) resolves to the home tenant.
+        if *options == TokenRequestOptions::default() {
+            return self.inner.get_token_now(scopes, &self.home_options);
+        }
         let requested = options.tenant_id();
         let resolved = resolve_tenant(
             self.home.as_deref(),
@@ -161,9 +165,6 @@ impl<C: TokenCredential> TokenCredential for TenantPolicy<C> {
         .ok()?;
         if resolved == requested {
             return self.inner.get_token_now(scopes, options);
-        }
-        if *options == TokenRequestOptions::default() {
-            return self.inner.get_token_now(scopes, &self.home_options);
         }
         let mut with_tenant = options.clone();
         with_tenant.set_tenant_id(self.home.clone());
