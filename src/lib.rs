@@ -65,3 +65,8 @@ pub use credchain_environment::{self as environment, EnvironmentCredential};
 pub use credchain_vscode::{self as vscode, VsCodeCredential};
 pub use layer::Layer;
 pub use tenant::{TenantPolicy, TenantPolicyLayer};
+
+/// The README's examples, compiled and run as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
