@@ -1,7 +1,6 @@
 //! No secret in `Debug`, `Display` or tracing output captured at TRACE level.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use credchain::testing::{FakeClock, ScriptedCredential, StaticCredential};
@@ -9,32 +8,9 @@ use credchain::{ChainedCredential, Clock, Error, TokenCacheLayer, TokenRequestOp
 
 const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.secret-payload.signature";
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .map_err(|_| std::io::Error::other("poisoned"))?
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn no_secret_in_trace_output_through_a_full_flow() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = credchain_fake_entra::LogCapture::start();
 
     let clock = FakeClock::default();
     let failing =
@@ -76,7 +52,7 @@ async fn no_secret_in_trace_output_through_a_full_flow() {
         .await
         .unwrap(); // cold reload
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.contents();
     assert!(
         logs.contains("credential_attempt"),
         "tracing was captured: {logs}"

@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use common::{FakeAz, TOOLS_PATH, gone_within, is_running};
@@ -660,46 +658,16 @@ async fn working_dir_can_be_overridden() {
     assert_eq!(fake.read("cwd").trim(), "/");
 }
 
-/// A `MakeWriter` that appends every log line to a shared buffer.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .map_err(|_| std::io::Error::other("poisoned"))?
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn debug_logs_show_the_command_but_never_the_token() {
-    let logs = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(logs.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = credchain_fake_entra::LogCapture::start();
 
     let fake = FakeAz::sample("ok_scope");
     let t = token(&fake).await.expect("token");
     let garbage = FakeAz::new(r#"printf '{"accessToken":"secret value"'"#);
     let _ = token(&garbage).await.expect_err("garbage");
 
-    let text = String::from_utf8(logs.0.lock().map(|l| l.clone()).unwrap_or_default()).unwrap_or_default();
+    let text = logs.contents();
     assert!(text.contains("running Azure CLI"), "{text}");
     assert!(text.contains("get-access-token"), "{text}");
     assert!(text.contains("Azure CLI finished"), "{text}");

@@ -7,11 +7,11 @@ mod common;
 use common::*;
 use credchain_core::{Env, Secret, TokenRequestOptions};
 use credchain_entra::{ClientCertificate, Grant};
-use credchain_fake_entra::{FakeEntra, FakeProxy, TestCertificate};
+use credchain_fake_entra::{FakeEntra, FakeProxy, LogCapture, TestCertificate};
 
 #[tokio::test]
 async fn no_secret_reaches_logs_errors_or_debug_output() {
-    let (captured, _guard) = capture_traces();
+    let (captured, _guard) = LogCapture::start();
     let tc = TestCertificate::generate("no-secrets");
     let cert_pw = Secret::new("cert-password-value");
     let proxy = FakeProxy::start().await.expect("proxy");
@@ -167,7 +167,7 @@ async fn no_secret_reaches_logs_errors_or_debug_output() {
     secrets.extend(assertions);
     assert!(entra.issued_tokens().len() >= 4);
 
-    let logs = captured.text();
+    let logs = captured.contents();
     assert!(logs.contains("requesting a token"), "TRACE capture works: {logs}");
     assert!(logs.contains("deprecated"), "password grant warns: {logs}");
     for s in &secrets {

@@ -1,14 +1,12 @@
 //! TRACE-level capture through every configuration: no secret in logs, errors or Debug.
 //! Its own test binary, so no other test shares tracing's global callsite cache.
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
 use credchain_core::{Env, TokenCredential, TokenRequestOptions};
 use credchain_entra::{Authority, EntraClient};
 use credchain_environment::EnvironmentCredential;
-use credchain_fake_entra::{FakeEntra, TestCertificate};
+use credchain_fake_entra::{FakeEntra, LogCapture, TestCertificate};
 
 const TENANT: &str = "72f988bf-0000-4000-8000-000000000001";
 const APP: &str = "11111111-2222-3333-4444-555555555555";
@@ -66,36 +64,9 @@ async fn fake(tc: &TestCertificate) -> FakeEntra {
         .expect("fake")
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test]
 async fn no_secret_in_trace_logs_errors_or_debug() {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(captured.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = LogCapture::start();
     let tc = TestCertificate::generate("no-secrets");
     let entra = fake(&tc).await;
     let enc = temp_file("enc.pem", tc.encrypted_combined_pem(CERT_PW).as_bytes());
@@ -171,7 +142,7 @@ async fn no_secret_in_trace_logs_errors_or_debug() {
             .iter()
             .filter_map(|r| r.form_value("client_assertion").map(str::to_owned)),
     );
-    let logs = String::from_utf8_lossy(&captured.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+    let logs = captured.contents();
     assert!(
         logs.contains("requesting a token") && logs.contains("deprecated"),
         "{logs}"

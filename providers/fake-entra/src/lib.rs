@@ -12,6 +12,7 @@
 //! | [`TestCertificate`] | an RSA client certificate as PEM, encrypted PEM or PKCS#12 |
 //! | [`FakeProxy`] | an HTTP `CONNECT` proxy on loopback, to test `HTTPS_PROXY` / `NO_PROXY` |
 //! | [`decode_jwt`] | decodes issued tokens and recorded client assertions |
+//! | [`LogCapture`] | captures `tracing` output at TRACE level, to assert that no secret is logged |
 //!
 //! # Example: a client secret, end to end
 //!
@@ -123,6 +124,7 @@
 mod cert;
 mod entra_error;
 mod jwt;
+mod log_capture;
 mod proxy;
 mod record;
 mod reply;
@@ -133,6 +135,7 @@ mod tls;
 
 pub use cert::TestCertificate;
 pub use jwt::{DecodedJwt, decode_jwt};
+pub use log_capture::LogCapture;
 pub use proxy::FakeProxy;
 pub use record::RecordedRequest;
 pub use server::{DEFAULT_TOKEN_LIFETIME, FakeEntra, FakeEntraBuilder};
