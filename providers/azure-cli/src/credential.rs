@@ -377,6 +377,17 @@ fn safe_working_dir(config: &Config) -> Result<PathBuf, Error> {
     }
 }
 
+/// `start + timeout` without the panic `Instant + Duration` has on overflow: a timeout too large
+/// to represent (such as `Duration::MAX`) means "no limit of our own", capped at 30 years.
+fn deadline_after(start: Instant, timeout: Duration) -> Instant {
+    const FAR: Duration = Duration::from_secs(30 * 365 * 24 * 60 * 60);
+    start
+        .checked_add(timeout)
+        .or_else(|| start.checked_add(FAR))
+        // Every supported platform represents 30 years; this only keeps the arithmetic total.
+        .unwrap_or(start)
+}
+
 fn secs(d: Duration) -> String {
     let s = d.as_secs_f64();
     if s >= 10.0 || s.fract() == 0.0 {
@@ -435,7 +446,7 @@ impl TokenCredential for AzureCliCredential {
         }
 
         let started = Instant::now();
-        let own_deadline = started + config.process_timeout;
+        let own_deadline = deadline_after(started, config.process_timeout);
         let (deadline, caller_wins) = match options.deadline() {
             Some(d) if d < own_deadline => (d, true),
             _ => (own_deadline, false),
@@ -788,6 +799,22 @@ mod tests {
             -4
         );
         assert_eq!(offset_hours(&Env::from_pairs([("TZ", "<+0530>-5:30")])), 5);
+    }
+
+    #[test]
+    fn a_huge_timeout_does_not_overflow_the_deadline() {
+        let now = Instant::now();
+        assert_eq!(
+            deadline_after(now, Duration::from_secs(10)),
+            now + Duration::from_secs(10)
+        );
+        for huge in [Duration::MAX, Duration::from_secs(u64::MAX / 2)] {
+            let deadline = deadline_after(now, huge);
+            assert!(
+                deadline > now + Duration::from_secs(365 * 24 * 60 * 60),
+                "{huge:?} must mean a far deadline, not an immediate one"
+            );
+        }
     }
 
     #[test]

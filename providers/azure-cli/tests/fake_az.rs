@@ -316,6 +316,23 @@ async fn caller_deadline_wins_and_is_a_timeout() {
 }
 
 #[tokio::test]
+async fn a_huge_process_timeout_is_no_limit_not_a_panic() {
+    // `Instant + Duration::MAX` panics; the credential must not.
+    let fake = FakeAz::sample("ok_scope");
+    let credential = AzureCliCredential::builder()
+        .az_path(fake.path())
+        .env(env(&[]))
+        .process_timeout(Duration::MAX)
+        .build()
+        .expect("valid options");
+    let t = credential
+        .get_token(&[ARM], &TokenRequestOptions::new())
+        .await
+        .expect("token");
+    assert_eq!(t.secret(), sample_token());
+}
+
+#[tokio::test]
 async fn dropped_future_kills_the_process_group() {
     let fake = FakeAz::new("sleep 300 &\necho $! > \"$d/grandchild\"\nsleep 300");
     let credential = AzureCliCredential::builder()
