@@ -243,16 +243,23 @@ pub(crate) fn parse_success(
     };
     let expires_in = seconds(obj.get("expires_in"));
     let expires_on_field = seconds(obj.get("expires_on"));
+    // The numbers come from the network: a time that does not fit in `SystemTime` is an
+    // unusable response, not a panic.
+    let out_of_range = |field: &str| UnexpectedResponse(format!("its `{field}` is out of range"));
     let (expires_on, lifetime) = match (expires_on_field, expires_in) {
         (Some(on), _) => {
-            let at = SystemTime::UNIX_EPOCH + Duration::from_secs(on);
+            let at = SystemTime::UNIX_EPOCH
+                .checked_add(Duration::from_secs(on))
+                .ok_or_else(|| out_of_range("expires_on"))?;
             let lifetime = expires_in
                 .map(Duration::from_secs)
                 .unwrap_or_else(|| at.duration_since(request_time).unwrap_or_default());
             (at, lifetime)
         }
         (None, Some(secs)) => (
-            request_time + Duration::from_secs(secs),
+            request_time
+                .checked_add(Duration::from_secs(secs))
+                .ok_or_else(|| out_of_range("expires_in"))?,
             Duration::from_secs(secs),
         ),
         (None, None) => {
@@ -275,11 +282,10 @@ pub(crate) fn parse_success(
     if token_type != "Bearer" {
         token = token.with_token_type(token_type);
     }
-    if let Some(refresh_in) = refresh_in {
-        let refresh_on = request_time + refresh_in;
-        if refresh_on < expires_on {
-            token = token.with_refresh_on(refresh_on);
-        }
+    if let Some(refresh_on) = refresh_in.and_then(|r| request_time.checked_add(r))
+        && refresh_on < expires_on
+    {
+        token = token.with_refresh_on(refresh_on);
     }
     let refresh_token = obj
         .get("refresh_token")
@@ -505,6 +511,33 @@ mod tests {
         assert_eq!(claims_parameter(Some(raw), false), Ok(Some(raw.to_owned())));
         assert!(claims_parameter(Some("not json"), true).is_err());
         assert!(claims_parameter(Some("[1]"), false).is_err());
+    }
+
+    #[test]
+    fn out_of_range_times_are_errors_not_panics() {
+        let max = u64::MAX;
+        for (body, field) in [
+            (
+                format!(r#"{{"access_token":"AT","expires_in":{max}}}"#),
+                "expires_in",
+            ),
+            (
+                format!(r#"{{"access_token":"AT","expires_on":"{max}"}}"#),
+                "expires_on",
+            ),
+            (
+                r#"{"access_token":"AT","expires_in":1e300}"#.to_owned(),
+                "expires_in",
+            ),
+        ] {
+            let err = parse_success(body.as_bytes(), at(T0)).expect_err(&body);
+            assert_eq!(err.0, format!("its `{field}` is out of range"), "{body}");
+        }
+        // A huge `refresh_in` is ignored, as one past `expires_on` is.
+        let body = format!(r#"{{"access_token":"AT","expires_in":60,"refresh_in":{max}}}"#);
+        let r = parse_success(body.as_bytes(), at(T0)).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(r.token.expires_on(), at(T0 + 60));
+        assert_eq!(r.token.refresh_on(), None);
     }
 
     #[test]
