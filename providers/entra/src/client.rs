@@ -323,23 +323,25 @@ impl EntraClient {
     ) -> Result<TokenResponse, Error> {
         let inner = &*self.inner;
         let started = Instant::now();
-        let mut deadline = started + inner.timeout;
-        let mut bound = "the client's timeout";
-        if let Some(d) = caller_deadline
-            && d < deadline
-        {
-            deadline = d;
-            bound = "the request's deadline";
-        }
+        // A timeout too large for `Instant` (such as `Duration::MAX`) means no timeout of ours.
+        let own = started.checked_add(inner.timeout);
+        let (deadline, bound) = match (own, caller_deadline) {
+            (Some(own), Some(d)) if d < own => (Some(d), "the request's deadline"),
+            (None, Some(d)) => (Some(d), "the request's deadline"),
+            (own, _) => (own, "the client's timeout"),
+        };
         let url = inner.authority.token_url(tenant);
         let scope = scopes.join(" ");
         let scrub = Scrubber::new(grant, inner.proxy_password.as_deref().map(String::as_str));
         let host = inner.authority.host();
         let mut attempt: u32 = 0;
         loop {
-            let now = Instant::now();
-            let Some(remaining) = deadline.checked_duration_since(now).filter(|d| !d.is_zero()) else {
-                return Err(timeout_error(provider, host, started, bound));
+            let remaining = match deadline {
+                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                    Some(d) if !d.is_zero() => d,
+                    _ => return Err(timeout_error(provider, host, started, bound)),
+                },
+                None => Duration::MAX,
             };
             let request_time = inner.clock.now();
             let body = form_body(grant, &scope, claims, &url, request_time)
@@ -406,7 +408,7 @@ impl EntraClient {
                 } => (*ra).min(MAX_RETRY_DELAY),
                 _ => backoff(inner.retry_delay, attempt),
             };
-            if Instant::now() + delay >= deadline {
+            if deadline.is_some_and(|d| Instant::now() + delay >= d) {
                 let why = format!("retrying after {} would pass {bound}", secs(delay));
                 return Err(failure.into_error(provider, host, attempt + 1, &scrub, Some(&why)));
             }
@@ -590,7 +592,11 @@ fn unix(t: std::time::SystemTime) -> u64 {
 
 /// `base * 2^attempt`, ±25 % jitter, capped.
 fn backoff(base: Duration, attempt: u32) -> Duration {
-    let exp = base.saturating_mul(1u32 << attempt.min(16));
+    // Clamp before the jitter: `mul_f64` panics when the product overflows `Duration`. Any
+    // value from twice the cap up still ends at the cap (0.75 * 2 * cap > cap).
+    let exp = base
+        .saturating_mul(1u32 << attempt.min(16))
+        .min(MAX_RETRY_DELAY * 2);
     let jitter = 0.75 + fastrand::f64() * 0.5;
     exp.mul_f64(jitter).min(MAX_RETRY_DELAY)
 }
@@ -958,6 +964,36 @@ mod tests {
             );
         }
         assert_eq!(backoff(Duration::from_secs(10), 30), MAX_RETRY_DELAY);
+        assert_eq!(backoff(Duration::MAX, 0), MAX_RETRY_DELAY);
+        assert_eq!(backoff(Duration::MAX, 3), MAX_RETRY_DELAY);
+    }
+
+    #[tokio::test]
+    async fn huge_timeout_and_retry_delay_do_not_panic() {
+        let c = EntraClient::builder()
+            .env(Env::empty())
+            .authority(Authority::parse("https://127.0.0.1:9").unwrap_or_default())
+            .timeout(Duration::MAX)
+            .retry_delay(Duration::MAX)
+            .max_retries(1)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let s = Secret::new("secret-value");
+        let g = Grant::ClientSecret {
+            client_id: "c",
+            secret: &s,
+        };
+        // Without a timeout of its own, the caller's deadline still bounds the call; the
+        // first retry's delay (the 60 s cap) would pass it, so it stops after one attempt.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let o = TokenRequestOptions::default().with_deadline(deadline);
+        let err = c
+            .request_token("P", "t", &g, &["s"], &o)
+            .await
+            .expect_err("nothing listens");
+        assert_eq!(err.kind(), ErrorKind::Transient, "{err}");
+        assert!(err.message().contains("after 1 attempt (retrying after"), "{err}");
+        assert!(err.message().contains("the request's deadline"), "{err}");
     }
 
     #[test]
