@@ -1,7 +1,8 @@
 //! [`AzureCliCredential`] and its builder.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -345,15 +346,29 @@ fn local_time_zone(env: &Env) -> TimeZone {
         return TimeZone::UTC;
     }
     if name.starts_with('/')
-        && let Ok(tz) = std::fs::read(name)
-            .map_err(drop)
-            .and_then(|d| TimeZone::tzif(name, &d).map_err(drop))
+        && let Some(data) = read_tzif(Path::new(name))
+        && let Ok(tz) = TimeZone::tzif(name, &data)
     {
         return tz;
     }
     TimeZone::get(name)
         .or_else(|_| TimeZone::posix(&tz))
         .unwrap_or_else(|_| TimeZone::system())
+}
+
+/// The bytes of a TZif file named by `TZ=/path`, or `None` when it is not a regular file or is
+/// larger than any real one. `TZ` comes from the caller's environment map, so it may name
+/// `/dev/zero` or a FIFO: reading those unbounded would exhaust memory or block forever.
+fn read_tzif(path: &Path) -> Option<Vec<u8>> {
+    /// Real TZif files are a few KiB; the largest in tzdata is under 100 KiB.
+    const TZIF_LIMIT: u64 = 256 * 1024;
+    let file = std::fs::File::open(path).ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut data = Vec::new();
+    file.take(TZIF_LIMIT + 1).read_to_end(&mut data).ok()?;
+    (data.len() as u64 <= TZIF_LIMIT).then_some(data)
 }
 
 fn safe_working_dir(config: &Config) -> Result<PathBuf, Error> {
@@ -799,6 +814,15 @@ mod tests {
             -4
         );
         assert_eq!(offset_hours(&Env::from_pairs([("TZ", "<+0530>-5:30")])), 5);
+        // An absolute path to a TZif file is read (when this machine has the tz database).
+        let new_york = "/usr/share/zoneinfo/America/New_York";
+        if Path::new(new_york).is_file() {
+            assert_eq!(offset_hours(&Env::from_pairs([("TZ", new_york)])), -4);
+            assert_eq!(
+                offset_hours(&Env::from_pairs([("TZ", ":/usr/share/zoneinfo/Asia/Kolkata")])),
+                5
+            );
+        }
     }
 
     #[test]
@@ -815,6 +839,27 @@ mod tests {
                 "{huge:?} must mean a far deadline, not an immediate one"
             );
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn tz_naming_a_device_or_directory_falls_back_without_reading_it() {
+        // `/dev/zero` would never end; a FIFO would block. Both count as "not a zone file".
+        assert_eq!(read_tzif(Path::new("/dev/zero")), None);
+        assert_eq!(read_tzif(Path::new("/")), None);
+        assert_eq!(read_tzif(Path::new("/nonexistent/zone")), None);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let big = dir.path().join("big");
+        std::fs::File::create(&big)
+            .and_then(|f| f.set_len(10 * 1024 * 1024))
+            .expect("sparse file");
+        assert_eq!(read_tzif(&big), None, "larger than any TZif file");
+        let small = dir.path().join("small");
+        std::fs::write(&small, b"TZif").expect("write");
+        assert_eq!(read_tzif(&small).as_deref(), Some(&b"TZif"[..]));
+        // And the whole lookup returns (the system zone) instead of hanging.
+        let tz = local_time_zone(&Env::from_pairs([("TZ", "/dev/zero")]));
+        assert_eq!(tz, TimeZone::system());
     }
 
     #[test]
