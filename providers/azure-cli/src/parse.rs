@@ -144,7 +144,9 @@ pub(crate) fn parse_token(stdout: &[u8], local: &TimeZone) -> Result<CliToken, U
     let raw: RawToken = serde_json::from_str(trimmed).map_err(|_| UnexpectedOutput::NoAccessToken {
         fields: field_names(trimmed),
     })?;
-    if raw.access_token.trim().is_empty() {
+    // Move the token into a `Secret` at once, so it is wiped on the error returns below too.
+    let access_token = Secret::new(raw.access_token);
+    if access_token.is_blank() {
         return Err(UnexpectedOutput::BlankAccessToken);
     }
     let expires_on = match (&raw.expires_on, &raw.expires_on_local) {
@@ -157,7 +159,7 @@ pub(crate) fn parse_token(stdout: &[u8], local: &TimeZone) -> Result<CliToken, U
         _ => None,
     };
     Ok(CliToken {
-        access_token: Secret::new(raw.access_token),
+        access_token,
         expires_on,
         token_type,
     })
