@@ -65,18 +65,22 @@ impl fmt::Debug for AzureCliCredential {
     /// Shows the options; the environment only as its kind and size (it may hold secrets).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = &self.inner;
-        let env = match &c.env {
-            Env::Process => "process".to_owned(),
-            Env::Map(map) => format!("map of {} variables", map.len()),
-        };
         f.debug_struct("AzureCliCredential")
             .field("tenant_id", &c.tenant_id)
             .field("subscription", &c.subscription)
             .field("process_timeout", &c.process_timeout)
             .field("az_path", &c.az_path)
-            .field("env", &env)
+            .field("env", &env_summary(&c.env))
             .field("working_dir", &c.working_dir)
             .finish()
+    }
+}
+
+/// The environment as its kind and size only: a map may hold secrets.
+fn env_summary(env: &Env) -> String {
+    match env {
+        Env::Process => "process".to_owned(),
+        Env::Map(map) => format!("map of {} variables", map.len()),
     }
 }
 
@@ -190,7 +194,7 @@ impl fmt::Debug for AzureCliCredentialBuilder {
             .field("subscription", &self.subscription)
             .field("process_timeout", &self.process_timeout)
             .field("az_path", &self.az_path)
-            .field("env", &self.env.as_ref().map(|e| matches!(e, Env::Process)))
+            .field("env", &self.env.as_ref().map(env_summary))
             .field("working_dir", &self.working_dir)
             .finish()
     }
@@ -795,7 +799,9 @@ mod tests {
         );
         assert!(shown.contains("map of 1 variables"), "{shown}");
         let b = AzureCliCredential::builder().env(Env::from_pairs([("X", "hunter2")]));
-        assert!(!format!("{b:?}").contains("hunter2"));
+        let shown = format!("{b:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains("\"X\""), "{shown}");
+        assert!(shown.contains("map of 1 variables"), "{shown}");
     }
 
     #[test]
