@@ -385,7 +385,7 @@ impl EntraClient {
                             )),
                         };
                     }
-                    let entra = parse::parse_error(status, &response.body);
+                    let entra = entra_error(status, &response.body, &scrub);
                     if status == 429 || status >= 500 {
                         Failure::Status {
                             status,
@@ -506,7 +506,7 @@ impl Failure {
                 ..
             } => {
                 let detail = match &entra {
-                    Some(e) => scrub.clean(&e.summary()),
+                    Some(e) => e.summary(),
                     None if snippet.is_empty() => "no details".into(),
                     None => scrub.clean(&snippet),
                 };
@@ -531,6 +531,12 @@ impl Failure {
     }
 }
 
+/// The Entra error in a body, scrubbed of the request's secrets: it travels on as the source
+/// of the returned error, where callers may print it.
+fn entra_error(status: u16, body: &[u8], scrub: &Scrubber) -> Option<EntraErrorResponse> {
+    parse::parse_error(status, body).map(|e| e.scrubbed(|t| scrub.clean(t)))
+}
+
 fn refused(
     provider: &str,
     status: u16,
@@ -543,7 +549,7 @@ fn refused(
             let mut msg = format!(
                 "Microsoft Entra ID refused the token request (HTTP {status}, `{}`): {}",
                 e.error(),
-                scrub.clean(&e.summary())
+                e.summary()
             );
             if let Some(hint) = e.hint() {
                 msg.push_str("; ");
@@ -1025,6 +1031,38 @@ mod tests {
             snippet(b"<html>\n  <b>bad\x07 gateway</b>\n</html>"),
             "<html> <b>bad gateway</b> </html>"
         );
+    }
+
+    #[test]
+    fn an_echoed_secret_is_scrubbed_from_the_message_and_the_source() {
+        let s = Secret::new("hunter22-secret");
+        let g = Grant::ClientSecret {
+            client_id: "c",
+            secret: &s,
+        };
+        let scrub = Scrubber::new(&g, None);
+        let body = br#"{"error":"invalid_client","error_description":"AADSTS7000215: bad secret hunter22-secret","correlation_id":"c-1"}"#;
+        for status in [401, 503] {
+            let entra = entra_error(status, body, &scrub);
+            let err = if status == 401 {
+                refused("P", status, entra, body, &scrub)
+            } else {
+                Failure::Status {
+                    status,
+                    entra,
+                    retry_after: None,
+                    snippet: String::new(),
+                }
+                .into_error("P", "h", 1, &scrub, None)
+            };
+            let source = std::error::Error::source(&err).map(ToString::to_string);
+            let source = source.unwrap_or_else(|| panic!("{status}: no source"));
+            assert!(err.message().contains("bad secret ***"), "{err}");
+            assert!(source.contains("bad secret ***"), "{source}");
+            for shown in [err.to_string(), format!("{err:?}"), source] {
+                assert!(!shown.contains("hunter22"), "{status}: {shown}");
+            }
+        }
     }
 
     #[test]

@@ -114,6 +114,18 @@ impl EntraErrorResponse {
         s
     }
 
+    /// The same response with `clean` applied to every text field, so a secret the server
+    /// echoed cannot reach callers through the error's source.
+    pub(crate) fn scrubbed(self, clean: impl Fn(&str) -> String) -> Self {
+        EntraErrorResponse {
+            error: clean(&self.error),
+            description: self.description.as_deref().map(&clean),
+            correlation_id: self.correlation_id.as_deref().map(&clean),
+            trace_id: self.trace_id.as_deref().map(&clean),
+            ..self
+        }
+    }
+
     /// What to check for well-known codes.
     pub(crate) fn hint(&self) -> Option<&'static str> {
         let code = self.aadsts_code()?;
