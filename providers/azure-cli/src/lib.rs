@@ -60,7 +60,8 @@
 //!   reaped. A descendant that keeps stdout open after `az` exits does not make the call hang: it
 //!   gets 100 ms, then its group is killed. (Background work that let go of the pipes, such as the
 //!   CLI's telemetry uploader, is left alone.)
-//!   stdout is capped at 1 MiB and stderr at 64 KiB.
+//! * **Output**: stdout is capped at 1 MiB (more is an error, and `az` is stopped); stderr keeps
+//!   64 KiB and the rest is read and dropped.
 //! * **Parsing**: `expires_on` (epoch seconds) is preferred; `expiresOn` (local time) is the
 //!   fallback; `tokenType` is kept; other fields and stderr warnings on success are ignored.
 //!
