@@ -134,7 +134,7 @@ impl VsCodeCredentialBuilder {
     }
 
     /// The tenant to authenticate in. Defaults to VS Code's `azure.tenant` setting, then to
-    /// `organizations` (work and school accounts only).
+    /// `organizations` (work and school accounts only). A blank value counts as unset.
     pub fn tenant_id(mut self, tenant_id: impl Into<String>) -> Self {
         self.tenant_id = Some(tenant_id.into());
         self
@@ -223,7 +223,7 @@ impl VsCodeCredentialBuilder {
     /// allowed tenant, and the token client's own build errors.
     pub fn build(self) -> Result<VsCodeCredential, Error> {
         let invalid = |message: String| Error::invalid_input(CREDENTIAL_NAME, message);
-        let option_tenant = match self.tenant_id.as_deref().map(str::trim) {
+        let option_tenant = match self.tenant_id.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             Some(tenant) => {
                 validate::tenant_id(tenant).map_err(|e| invalid(format!("the `tenant_id` option: {e}")))?;
                 Some(tenant.to_owned())
@@ -937,6 +937,23 @@ mod tests {
             allowed.expect("build").additionally_allowed_tenants(),
             ["*", "t2"]
         );
+    }
+
+    #[test]
+    fn blank_tenant_option_means_unset() {
+        // As in azure-identity (`tenant_id or azure.tenant`) and the other credchain providers.
+        let fixture = Fixture::new().settings(r#"{"azure.tenant": "settings-tenant"}"#);
+        for blank in ["", "  "] {
+            let credential = fixture
+                .builder()
+                .tenant_id(blank)
+                .build()
+                .expect("blank is unset");
+            assert_eq!(credential.home_tenant(), Some("settings-tenant"), "{blank:?}");
+            assert_eq!(credential.describe().tenant_source, SettingSource::Settings);
+        }
+        let credential = Fixture::new().builder().tenant_id(" ").build().expect("build");
+        assert_eq!(credential.home_tenant(), Some("organizations"));
     }
 
     #[tokio::test]
