@@ -458,6 +458,17 @@ impl VsCodeCredential {
         let mut cut_by_deadline = false;
         if let Some(deadline) = deadline {
             let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                // Starting a lookup (two threads, maybe a D-Bus call) that is abandoned at once
+                // would only leave work behind.
+                return Err(Error::timeout(
+                    CREDENTIAL_NAME,
+                    format!(
+                        "the request's deadline had already passed, so {} was not read",
+                        self.store.name()
+                    ),
+                ));
+            }
             if left < timeout {
                 timeout = left;
                 cut_by_deadline = true;
@@ -1121,6 +1132,17 @@ mod tests {
         let e = error_of(&credential, &options).await;
         assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
         assert!(e.message().contains("deadline"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_past_deadline_does_not_touch_the_store() {
+        let fixture = Fixture::new();
+        fixture.store.insert(KEYRING_SERVICE, "AzureCloud", "rt");
+        let options = TokenRequestOptions::new().with_deadline(Instant::now());
+        let e = error_of(&fixture.build(), &options).await;
+        assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+        assert!(e.message().contains("deadline had already passed"), "{e}");
+        assert_eq!(fixture.store.lookups(), 0);
     }
 
     #[test]
