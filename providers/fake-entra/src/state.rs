@@ -435,7 +435,7 @@ impl State {
         client_info: bool,
     ) -> Reply {
         let lifetime = self.config.token_lifetime.as_secs();
-        let exp = now + lifetime;
+        let exp = now.saturating_add(lifetime);
         let resource_scopes: Vec<&str> = scopes
             .iter()
             .copied()
