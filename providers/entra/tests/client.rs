@@ -102,6 +102,36 @@ async fn long_lived_tokens_refresh_at_half_life_and_refresh_in_wins() {
 }
 
 #[tokio::test]
+async fn a_lifetime_too_large_for_system_time_is_an_unexpected_response() {
+    let entra = FakeEntra::builder()
+        .client_secret(TENANT, APP, SECRET)
+        .token_lifetime(Duration::MAX)
+        .start()
+        .await
+        .expect("fake starts");
+    let client = builder_for(&entra).build().expect("builds");
+    let secret = Secret::new(SECRET);
+    let grant = Grant::ClientSecret {
+        client_id: APP,
+        secret: &secret,
+    };
+    let err = client
+        .request_token("P", TENANT, &grant, &[SCOPE], &opts())
+        .await
+        .expect_err("expires_in is u64::MAX");
+    assert_eq!(err.kind(), ErrorKind::AuthenticationFailed, "{err}");
+    assert!(
+        err.message().contains(
+            "unexpected response from Microsoft Entra ID (HTTP 200): its `expires_in` is out of range"
+        ),
+        "{err}"
+    );
+    let issued = entra.issued_tokens();
+    assert_eq!(issued.len(), 1);
+    assert!(!err.to_string().contains(issued[0].as_str()));
+}
+
+#[tokio::test]
 async fn cae_and_claims_are_merged_into_the_claims_field() {
     let entra = secret_entra().await;
     let client = builder_for(&entra).build().expect("builds");
