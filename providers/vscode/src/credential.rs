@@ -184,6 +184,7 @@ impl VsCodeCredentialBuilder {
     }
 
     /// How long a secret-store lookup may take ([`DEFAULT_SECRET_STORE_TIMEOUT`] by default).
+    /// Zero is refused by [`build`](Self::build): every lookup would be abandoned unread.
     pub fn secret_store_timeout(mut self, timeout: Duration) -> Self {
         self.store_timeout = timeout;
         self
@@ -220,7 +221,7 @@ impl VsCodeCredentialBuilder {
     /// # Errors
     ///
     /// [`ErrorKind::InvalidInput`] for an invalid `tenant_id`, `authority` or additionally
-    /// allowed tenant, and the token client's own build errors.
+    /// allowed tenant, or a zero `secret_store_timeout`, and the token client's own build errors.
     pub fn build(self) -> Result<VsCodeCredential, Error> {
         let invalid = |message: String| Error::invalid_input(CREDENTIAL_NAME, message);
         let option_tenant = match self.tenant_id.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
@@ -230,6 +231,11 @@ impl VsCodeCredentialBuilder {
             }
             None => None,
         };
+        if self.store_timeout.is_zero() {
+            return Err(invalid(
+                "the `secret_store_timeout` option must be greater than zero".to_owned(),
+            ));
+        }
         for tenant in &self.additionally_allowed_tenants {
             if tenant != "*" {
                 validate::tenant_id(tenant)
@@ -929,6 +935,10 @@ mod tests {
             (
                 fixture.builder().additionally_allowed_tenants(["ok", "not ok"]),
                 "the `additionally_allowed_tenants` option",
+            ),
+            (
+                fixture.builder().secret_store_timeout(Duration::ZERO),
+                "the `secret_store_timeout` option must be greater than zero",
             ),
         ];
         for (builder, needle) in cases {
