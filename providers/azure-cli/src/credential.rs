@@ -231,7 +231,8 @@ impl AzureCliCredentialBuilder {
     }
 
     /// Runs this executable instead of searching `PATH` and the well-known locations. There is
-    /// no fallback when it does not exist.
+    /// no fallback when it does not exist. A relative path is resolved against the process's
+    /// current directory when [`build`](Self::build) runs (not against `az`'s working directory).
     pub fn az_path(mut self, path: impl Into<PathBuf>) -> Self {
         self.az_path = Some(path.into());
         self
@@ -289,7 +290,9 @@ impl AzureCliCredentialBuilder {
                 tenant_id: tenant_id.map(String::into_boxed_str),
                 subscription: subscription.map(String::into_boxed_str),
                 process_timeout,
-                az_path: self.az_path,
+                // `az` runs in the safe working directory, so a relative path would be checked
+                // here but run from there: pin it to the directory it was given in.
+                az_path: self.az_path.map(|p| std::path::absolute(&p).unwrap_or(p)),
                 env: self.env.unwrap_or_default(),
                 working_dir: self.working_dir,
             }),

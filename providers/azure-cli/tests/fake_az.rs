@@ -333,6 +333,44 @@ async fn a_huge_process_timeout_is_no_limit_not_a_panic() {
 }
 
 #[tokio::test]
+async fn a_relative_az_path_is_the_file_that_was_checked() {
+    // The existence check runs in the process's directory, but `az` runs in `/bin`: a relative
+    // path must not mean one file for the check and another (or none) for the run.
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
+    let fake = FakeAz::sample("ok_scope");
+    std::fs::copy(fake.path(), dir.path().join("az")).expect("copy the fake");
+    // `dir/az` as seen from the current directory: up to the common ancestor, then down.
+    let cwd = std::env::current_dir().expect("cwd");
+    let common = cwd
+        .ancestors()
+        .find(|a| dir.path().starts_with(a))
+        .expect("common root");
+    let mut relative = std::path::PathBuf::new();
+    for _ in cwd.strip_prefix(common).expect("prefix").components() {
+        relative.push("..");
+    }
+    relative.push(dir.path().strip_prefix(common).expect("prefix"));
+    relative.push("az");
+    assert!(relative.is_relative(), "{}", relative.display());
+    let credential = AzureCliCredential::builder()
+        .az_path(&relative)
+        .env(env(&[]))
+        .build()
+        .expect("valid options");
+    let t = credential
+        .get_token(&[ARM], &TokenRequestOptions::new())
+        .await
+        .expect("token");
+    assert_eq!(t.secret(), sample_token());
+    let located = credential.locate_az().expect("located");
+    assert!(located.is_absolute(), "{}", located.display());
+    assert_eq!(
+        std::fs::canonicalize(&located).ok(),
+        std::fs::canonicalize(dir.path().join("az")).ok()
+    );
+}
+
+#[tokio::test]
 async fn dropped_future_kills_the_process_group() {
     let fake = FakeAz::new("sleep 300 &\necho $! > \"$d/grandchild\"\nsleep 300");
     let credential = AzureCliCredential::builder()
