@@ -474,19 +474,33 @@ mod tests {
 
     #[test]
     fn huge_numbers_do_not_overflow() {
+        // Out of `SystemTime`'s range or not a u64: a clean error, never a panic.
         for stdout in [
             r#"{"accessToken":"tok","expires_on":18446744073709551615}"#,
             r#"{"accessToken":"tok","expires_on":1e300}"#,
             r#"{"accessToken":"tok","expires_on":"99999999999999999999999"}"#,
-            r#"{"accessToken":"tok","expiresOn":"9999-12-31 23:59:59.999999"}"#,
         ] {
-            // Either a time or a clean error, never a panic.
-            let _ = parse_token(stdout.as_bytes(), &utc()).map(|t| t.expires_on);
+            assert!(
+                matches!(
+                    parse_token(stdout.as_bytes(), &utc()),
+                    Err(UnexpectedOutput::BadExpiresOn { .. })
+                ),
+                "{stdout}"
+            );
         }
+        // Past the last instant jiff represents (9999-12-30 22:00 UTC): refused, not a panic.
         assert!(matches!(
-            parse_token(br#"{"accessToken":"tok","expires_on":1e300}"#, &utc()),
-            Err(UnexpectedOutput::BadExpiresOn { .. })
+            parse_token(
+                br#"{"accessToken":"tok","expiresOn":"9999-12-31 23:59:59.999999"}"#,
+                &utc()
+            ),
+            Err(UnexpectedOutput::BadExpiresOnLocal { .. })
         ));
+        let (_, expires, _) = ok(
+            r#"{"accessToken":"tok","expiresOn":"9999-12-30 21:59:59.000000"}"#,
+            &utc(),
+        );
+        assert_eq!(expires, 253402207199);
     }
 
     #[test]
