@@ -23,7 +23,11 @@ pub struct Secret(Box<str>);
 impl Secret {
     /// Wraps `value`.
     pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into().into_boxed_str())
+        let mut value: String = value.into();
+        // `into_boxed_str` may reallocate and free the old buffer unwiped; copy, then wipe it.
+        let secret = Secret(Box::from(value.as_str()));
+        value.zeroize();
+        secret
     }
 
     /// The secret value. Never log or format it.

@@ -1,86 +1,14 @@
 //! VsCodeCredential against the shared fake Microsoft Entra endpoint (HTTPS on 127.0.0.1), with
 //! the refresh token in an in-memory secret store.
 
-use std::path::Path;
+mod common;
 
+use common::{ARM, GRAPH, Setup, VSCODE_RT};
 use credchain_core::{Env, ErrorKind, TokenCredential, TokenRequestOptions};
 use credchain_entra::{EntraClient, EntraClientBuilder};
-use credchain_fake_entra::{FakeEntra, RecordedRequest};
 use credchain_vscode::{
     KEYRING_SERVICE, MemorySecretStore, SettingSource, VSCODE_CLIENT_ID, VsCodeCredential,
 };
-
-const ARM: &str = "https://management.azure.com/.default";
-const GRAPH: &str = "https://graph.microsoft.com/.default";
-const VSCODE_RT: &str = "vscode-refresh-token-0123456789";
-
-struct Setup {
-    fake: FakeEntra,
-    home: tempfile::TempDir,
-    store: MemorySecretStore,
-}
-
-impl Setup {
-    async fn new() -> Self {
-        let fake = FakeEntra::builder()
-            .tenant("tenant-one")
-            .tenant("tenant-two")
-            .refresh_token(VSCODE_CLIENT_ID, VSCODE_RT)
-            .start()
-            .await
-            .expect("fake Entra starts");
-        let store = MemorySecretStore::new();
-        store.insert(KEYRING_SERVICE, "AzureCloud", VSCODE_RT);
-        Setup {
-            fake,
-            home: tempfile::tempdir().expect("temp dir"),
-            store,
-        }
-    }
-
-    /// The environment: a fake home, and the fake's CA as the only trusted root.
-    fn env(&self, extra: &[(&str, &str)]) -> Env {
-        let mut vars = vec![
-            ("HOME".to_owned(), self.home.path().display().to_string()),
-            (
-                "XDG_CONFIG_HOME".to_owned(),
-                self.home.path().join(".config").display().to_string(),
-            ),
-            (
-                "SSL_CERT_FILE".to_owned(),
-                self.fake.ca_pem_path().display().to_string(),
-            ),
-        ];
-        vars.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-        Env::from_pairs(vars)
-    }
-
-    fn settings(&self, text: &str) {
-        write(&self.home.path().join(".config/Code/User/settings.json"), text);
-    }
-
-    fn credential(&self) -> VsCodeCredential {
-        VsCodeCredential::builder()
-            .env(self.env(&[]))
-            .authority(self.fake.authority())
-            .secret_store(self.store.clone())
-            .build()
-            .expect("build")
-    }
-
-    fn token_requests(&self) -> Vec<RecordedRequest> {
-        self.fake
-            .requests()
-            .into_iter()
-            .filter(RecordedRequest::is_token_request)
-            .collect()
-    }
-}
-
-fn write(path: &Path, text: &str) {
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    std::fs::write(path, text).expect("write");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redeems_the_stored_refresh_token_with_vs_codes_client_id() {
@@ -293,60 +221,5 @@ impl ReadBack for MemorySecretStore {
             .ok()
             .flatten()
             .map(|s| s.expose().to_owned())
-    }
-}
-
-#[tokio::test(flavor = "current_thread")]
-async fn no_secret_reaches_trace_logs_errors_or_debug_output() {
-    let (captured, _guard) = credchain_fake_entra::LogCapture::start();
-
-    let setup = Setup::new().await;
-    let credential = setup.credential();
-    let first = credential
-        .get_token(&[ARM], &TokenRequestOptions::default())
-        .await
-        .expect("first");
-    let second = credential
-        .get_token(&[GRAPH], &TokenRequestOptions::default())
-        .await
-        .expect("second");
-    setup
-        .store
-        .insert(KEYRING_SERVICE, "AzureCloud", "bad-refresh-token-value");
-    let refused = setup
-        .credential()
-        .get_token(&[ARM], &TokenRequestOptions::default())
-        .await
-        .unwrap_err();
-
-    let rotated: Vec<String> = setup
-        .token_requests()
-        .iter()
-        .filter_map(|r| r.form_value("refresh_token").map(str::to_owned))
-        .collect();
-    let mut secrets = vec![
-        VSCODE_RT.to_owned(),
-        "bad-refresh-token-value".to_owned(),
-        first.secret().to_owned(),
-        second.secret().to_owned(),
-    ];
-    secrets.extend(rotated);
-    let logs = captured.contents();
-    assert!(
-        logs.contains("VisualStudioCodeCredential"),
-        "the flow was traced:\n{logs}"
-    );
-    let shown = [
-        logs,
-        refused.to_string(),
-        format!("{refused:?}"),
-        format!("{credential:?}"),
-        format!("{first:?}"),
-        credential.describe().to_string(),
-    ];
-    for secret in &secrets {
-        for text in &shown {
-            assert!(!text.contains(secret.as_str()), "a secret leaked into:\n{text}");
-        }
     }
 }
