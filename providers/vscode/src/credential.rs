@@ -615,7 +615,7 @@ impl TokenCredential for VsCodeCredential {
                 }
                 Ok(response.token)
             }
-            Err(e) if e.kind() == ErrorKind::AuthenticationFailed => {
+            Err(e) if refresh_token_refused(&e) => {
                 // The store may hold a newer token next time (the user signed in again).
                 self.forget_refresh_token(&refresh_token);
                 Err(Error::authentication_failed(
@@ -631,6 +631,16 @@ impl TokenCredential for VsCodeCredential {
             Err(e) => Err(e),
         }
     }
+}
+
+/// Whether Entra refused the refresh token itself (`invalid_grant`: expired, revoked, or issued to
+/// someone else), as opposed to refusing the request for another reason (an unknown tenant, say),
+/// which says nothing about the saved sign-in.
+fn refresh_token_refused(error: &Error) -> bool {
+    error.kind() == ErrorKind::AuthenticationFailed
+        && std::error::Error::source(error)
+            .and_then(|source| source.downcast_ref::<credchain_entra::EntraErrorResponse>())
+            .is_some_and(|response| response.error() == "invalid_grant")
 }
 
 impl fmt::Debug for VsCodeCredential {

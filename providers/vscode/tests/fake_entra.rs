@@ -148,6 +148,13 @@ async fn unknown_tenant_is_reported_with_its_code() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::AuthenticationFailed, "{e}");
     assert!(e.message().contains("AADSTS90002"), "{e}");
+    // An unknown tenant says nothing about the saved sign-in: the refresh token is kept.
+    assert!(!e.message().contains("saved sign-in was refused"), "{e}");
+    credential
+        .get_token(&[ARM], &TokenRequestOptions::default())
+        .await
+        .expect("the home tenant still works");
+    assert_eq!(setup.store.lookups(), 1, "the refresh token was kept in memory");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
