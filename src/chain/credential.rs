@@ -33,7 +33,7 @@ impl Entry {
 }
 
 /// Identifies requests that may share one selection walk.
-#[derive(PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 struct WalkKey {
     scopes: Vec<String>,
     tenant: Option<String>,
@@ -227,20 +227,14 @@ impl Chain {
     }
 
     fn shared_walk(chain: Arc<Chain>, key: &WalkKey, options: &TokenRequestOptions) -> Shared<Walk> {
-        let scopes = key.scopes.clone();
-        let remove_key = WalkKey {
-            scopes: key.scopes.clone(),
-            tenant: key.tenant.clone(),
-            claims: key.claims.clone(),
-            cae: key.cae,
-        };
+        let remove_key = key.clone();
         let mut shared_options = TokenRequestOptions::new().with_enable_cae(options.enable_cae());
         shared_options.set_tenant_id(options.tenant_id_shared().cloned());
         if let Some(claims) = options.claims() {
             shared_options = shared_options.with_claims(claims);
         }
         async move {
-            let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+            let scopes: Vec<&str> = remove_key.scopes.iter().map(String::as_str).collect();
             let result = chain.walk(&scopes, &shared_options).await;
             chain.walks.lock().remove(&remove_key);
             result
