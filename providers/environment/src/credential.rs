@@ -193,13 +193,25 @@ fn load_certificate(
     password: Option<&credchain_core::Secret>,
 ) -> Result<ClientCertificate, Error> {
     let var = config::AZURE_CLIENT_CERTIFICATE_PATH;
+    let too_large = || std::io::Error::other("the file is larger than 1 MiB, so it is not a certificate");
     let read = std::fs::metadata(path).and_then(|m| {
-        if m.len() > MAX_CERTIFICATE_FILE {
-            Err(std::io::Error::other(
-                "the file is larger than 1 MiB, so it is not a certificate",
-            ))
+        if !m.is_file() {
+            // A device such as `/dev/zero` reports a length of 0 and never ends; a FIFO blocks.
+            Err(std::io::Error::other("it is not a regular file"))
+        } else if m.len() > MAX_CERTIFICATE_FILE {
+            Err(too_large())
         } else {
-            std::fs::read(path)
+            // Bounded even if the file grows after the size check.
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(std::fs::File::open(path)?, MAX_CERTIFICATE_FILE + 1),
+                &mut bytes,
+            )?;
+            if bytes.len() as u64 > MAX_CERTIFICATE_FILE {
+                Err(too_large())
+            } else {
+                Ok(bytes)
+            }
         }
     });
     let bytes = read.map_err(|e| {
@@ -360,5 +372,53 @@ impl TokenCredential for EnvironmentCredential {
             .request_token(NAME, tenant, &grant, scopes, options)
             .await?;
         Ok(response.token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn certificate_error(path: &str) -> Error {
+        match load_certificate(path, None) {
+            Ok(_) => panic!("{path} is not a certificate"),
+            Err(e) => e,
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn endless_and_special_files_are_refused_without_reading_them() {
+        // `/dev/zero` reports a length of 0 but never ends: reading it whole exhausted memory.
+        for path in ["/dev/zero", "/dev/urandom", "/dev/null", "/"] {
+            let err = certificate_error(path);
+            assert_eq!(
+                err.kind(),
+                credchain_core::ErrorKind::AuthenticationFailed,
+                "{path}: {err}"
+            );
+            assert!(
+                err.message()
+                    .contains(&format!("cannot read the certificate file `{path}`"))
+                    && err.message().contains("not a regular file"),
+                "{path}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn files_over_the_cap_are_refused_and_files_at_it_are_read() {
+        let dir = std::env::temp_dir().join(format!("credchain-env-cap-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let at = dir.join("at.pem");
+        let over = dir.join("over.pem");
+        std::fs::write(&at, vec![b'x'; MAX_CERTIFICATE_FILE as usize]).expect("write");
+        std::fs::write(&over, vec![b'x'; MAX_CERTIFICATE_FILE as usize + 1]).expect("write");
+        let at_err = certificate_error(&at.display().to_string());
+        let over_err = certificate_error(&over.display().to_string());
+        let _ = std::fs::remove_dir_all(&dir);
+        // Read, then refused as not a certificate.
+        assert!(at_err.message().contains("cannot be used"), "{at_err}");
+        assert!(over_err.message().contains("larger than 1 MiB"), "{over_err}");
     }
 }
