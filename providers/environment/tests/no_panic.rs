@@ -81,7 +81,7 @@ fn tenant() -> impl Strategy<Value = String> {
 /// What `AZURE_CLIENT_CERTIFICATE_PATH` points at.
 #[derive(Clone, Debug)]
 enum CertFile {
-    /// A literal path string (mostly nonexistent, sometimes a directory or device).
+    /// A literal path string (mostly nonexistent, sometimes a directory or a device).
     Path(String),
     /// A file with these bytes.
     Bytes(Vec<u8>),
@@ -96,6 +96,8 @@ fn cert_file() -> impl Strategy<Value = CertFile> {
         prop_oneof![
             Just("/".to_owned()),
             Just("/dev/null".to_owned()),
+            // Endless: must be refused without being read.
+            Just("/dev/zero".to_owned()),
             Just("/nonexistent/credchain/cert.pem".to_owned()),
             Just("relative/cert.pem".to_owned()),
             any::<String>(),
