@@ -228,13 +228,28 @@ impl std::str::FromStr for Authority {
     }
 }
 
-/// Quotes a user-supplied value for a message: backticks, at most 100 characters, escaped.
+/// Quotes a user-supplied value for a message: backticks, at most 100 characters, escaped, and
+/// any user name and password (`user:pass@`) replaced by `***@`.
 fn shown(value: &str) -> String {
+    let value = without_userinfo(value);
     let mut s: String = value.chars().take(100).flat_map(char::escape_debug).collect();
     if value.chars().count() > 100 {
         s.push('…');
     }
     format!("`{s}`")
+}
+
+/// `value` with the user info of its authority part (up to the last `@` before the first `/`,
+/// `?` or `#` after the scheme) replaced by `***`.
+fn without_userinfo(value: &str) -> std::borrow::Cow<'_, str> {
+    let start = value.find("://").map_or(0, |i| i + 3);
+    let end = value[start..]
+        .find(['/', '?', '#'])
+        .map_or(value.len(), |i| start + i);
+    match value[start..end].rfind('@') {
+        Some(at) => format!("{}***{}", &value[..start], &value[start + at..]).into(),
+        None => value.into(),
+    }
 }
 
 #[cfg(test)]
@@ -321,6 +336,24 @@ mod tests {
         let env = Env::from_pairs([(AZURE_AUTHORITY_HOST, "http://x")]);
         let err = Authority::from_env(&env).unwrap_err();
         assert!(err.starts_with("`AZURE_AUTHORITY_HOST` is invalid"), "{err}");
+    }
+
+    #[test]
+    fn errors_never_repeat_a_password_in_the_url() {
+        for value in [
+            "https://user:s3cret-pw@",
+            "https://user:s3cret-pw@host?q=1",
+            "https://user:s3cret-pw@ho st/path",
+            "user:s3cret-pw@host:99999",
+            "http://user:s3cret-pw@host",
+        ] {
+            let err = Authority::parse(value).expect_err(value);
+            assert!(!err.contains("s3cret-pw"), "{value}: {err}");
+        }
+        let err = Authority::parse("https://user:s3cret-pw@host:99999/p").expect_err("bad port");
+        assert!(err.contains("`https://***@host:99999/p`"), "{err}");
+        // An `@` in the path is not user info.
+        assert_eq!(without_userinfo("https://h/a@b?x"), "https://h/a@b?x");
     }
 
     #[test]
