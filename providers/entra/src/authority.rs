@@ -109,6 +109,18 @@ impl Authority {
                 }
                 &trimmed[i + 3..]
             }
+            // `https:/host` or `https:host` (a mistyped scheme) would otherwise parse as the
+            // host `https`.
+            None if trimmed.split_once(':').is_some_and(|(scheme, _)| {
+                ["https", "http"].iter().any(|s| scheme.eq_ignore_ascii_case(s))
+            }) =>
+            {
+                return Err(format!(
+                    "{} is not a valid authority: its scheme is mistyped; write it as `https://` \
+                     followed by the host",
+                    shown(trimmed)
+                ));
+            }
             None => trimmed,
         };
         let rest = rest.trim_end_matches([' ', '/']);
@@ -315,6 +327,11 @@ mod tests {
             "https://host/#frag",
             "https://user:pw@host",
             "https://exa mple.com",
+            // A mistyped scheme is not the host `https`.
+            "https:/login.microsoftonline.com",
+            "https:login.microsoftonline.com",
+            "HTTPS:443",
+            "http:/x",
         ] {
             let err = Authority::parse(bad).expect_err(bad);
             assert!(!err.is_empty());
