@@ -174,6 +174,16 @@ impl ClientCertificate {
     /// See [`load`](Self::load).
     pub fn from_pkcs12(bytes: &[u8], password: Option<&Secret>) -> Result<Self, CertificateError> {
         let pw = password.map(Secret::expose).unwrap_or("");
+        // PKCS#12 passwords are BMPStrings (UTF-16 without surrogates here): the archive code
+        // fails on other characters with an encoding error that would read as a damaged file.
+        if pw.chars().any(|c| u32::from(c) > 0xFFFF) {
+            return Err(CertificateError::new(
+                CertificateErrorKind::WrongPassword,
+                "the PKCS#12 file could not be opened: the given password has characters outside \
+                 the Basic Multilingual Plane (such as emoji), which PKCS#12 passwords here cannot \
+                 hold; check the password",
+            ));
+        }
         let archive = p12_keystore::Pkcs12Archive::from_pkcs12(bytes, pw).map_err(|e| match e {
             p12_keystore::error::Error::MacError(_)
             | p12_keystore::error::Error::UnpadError
@@ -536,6 +546,24 @@ mod tests {
             let err = ClientCertificate::from_pem(pem.as_bytes(), None).expect_err(pem);
             assert_eq!(err.kind(), kind, "{pem}: {err}");
         }
+    }
+
+    #[test]
+    fn pkcs12_passwords_outside_the_bmp_are_wrong_passwords_not_damage() {
+        let cert = credchain_fake_entra::TestCertificate::generate("bmp");
+        let pfx = cert.pkcs12("right");
+        for pw in ["\u{1F600}", "right\u{1E290}"] {
+            let err = match ClientCertificate::load(&pfx, Some(&Secret::new(pw))) {
+                Ok(_) => panic!("{pw:?} is not the password"),
+                Err(e) => e,
+            };
+            assert_eq!(err.kind(), CertificateErrorKind::WrongPassword, "{err}");
+            assert!(!err.message().contains(pw), "{err}");
+        }
+        // Characters inside the BMP are still tried as a password.
+        let err = ClientCertificate::from_pkcs12(&pfx, Some(&Secret::new("\u{e9}t\u{e9}"))).err();
+        assert_eq!(err.map(|e| e.kind()), Some(CertificateErrorKind::WrongPassword));
+        assert!(ClientCertificate::load(&pfx, Some(&Secret::new("right"))).is_ok());
     }
 
     #[test]
