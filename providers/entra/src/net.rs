@@ -30,7 +30,7 @@ pub(crate) fn root_store(env: &Env, extra: &[Vec<u8>]) -> Result<(RootCertStore,
     let dir = env.non_blank("SSL_CERT_DIR");
     let source = if file.is_some() || dir.is_some() {
         if let Some(file) = &file {
-            match std::fs::read(file) {
+            match read_bounded(Path::new(file)) {
                 Ok(bytes) => add_pem(&mut store, &bytes),
                 Err(e) => tracing::warn!(path = %file, error = %e, "cannot read `SSL_CERT_FILE`"),
             }
@@ -102,12 +102,30 @@ fn add_dir(store: &mut RootCertStore, dir: &Path) {
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        if path.is_file()
-            && let Ok(bytes) = std::fs::read(&path)
-        {
+        if let Ok(bytes) = read_bounded(&path) {
             add_pem(store, &bytes);
         }
     }
+}
+
+/// The largest root-certificate file read (a full CA bundle is a few hundred KiB).
+const MAX_ROOTS_FILE: u64 = 16 << 20;
+
+/// Reads a regular file of at most [`MAX_ROOTS_FILE`] bytes. Anything else is an error: a
+/// device such as `/dev/zero` reports a length of 0 and never ends, and a FIFO blocks.
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_ROOTS_FILE + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_ROOTS_FILE {
+        return Err(std::io::Error::other("larger than 16 MiB"));
+    }
+    Ok(bytes)
 }
 
 /// The proxy for https requests from `env`, if any: `(variable name, url)`.
@@ -201,6 +219,38 @@ mod tests {
         let (store, _) = root_store(&env, &[]).unwrap_or_else(|e| panic!("{e}"));
         assert!(store.is_empty());
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn endless_and_special_files_are_not_read_as_roots() {
+        // `/dev/zero` as `SSL_CERT_FILE` used to be read until memory ran out.
+        for path in ["/dev/zero", "/dev/urandom", "/"] {
+            let env = Env::from_pairs([("SSL_CERT_FILE", path)]);
+            let (store, summary) = root_store(&env, &[]).unwrap_or_else(|e| panic!("{e}"));
+            assert!(store.is_empty(), "{path}");
+            assert_eq!(summary.source, "SSL_CERT_FILE/SSL_CERT_DIR");
+            let err = read_bounded(Path::new(path)).expect_err(path);
+            assert_eq!(err.to_string(), "not a regular file", "{path}");
+        }
+    }
+
+    #[test]
+    fn roots_files_over_the_cap_are_not_read() {
+        let dir = std::env::temp_dir().join(format!("credchain-entra-cap-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let big = dir.join("big.pem");
+        let file = std::fs::File::create(&big).expect("create");
+        file.set_len(MAX_ROOTS_FILE + 1).expect("sparse file");
+        let over = read_bounded(&big).map(|b| b.len());
+        file.set_len(MAX_ROOTS_FILE).expect("shrink");
+        let at = read_bounded(&big).map(|b| b.len());
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(
+            over.map_err(|e| e.to_string()),
+            Err("larger than 16 MiB".to_owned())
+        );
+        assert_eq!(at.ok(), Some(MAX_ROOTS_FILE as usize));
     }
 
     #[test]
