@@ -1,68 +1,12 @@
 //! TRACE-level capture through every configuration: no secret in logs, errors or Debug.
 //! Its own test binary, so no other test shares tracing's global callsite cache.
 
-use std::path::PathBuf;
+mod common;
 
-use credchain_core::{Env, TokenCredential, TokenRequestOptions};
-use credchain_entra::{Authority, EntraClient};
-use credchain_environment::EnvironmentCredential;
-use credchain_fake_entra::{FakeEntra, LogCapture, TestCertificate};
+use common::*;
 
-const TENANT: &str = "72f988bf-0000-4000-8000-000000000001";
-const APP: &str = "11111111-2222-3333-4444-555555555555";
-const SECRET: &str = "env-client-secret-value";
-const SCOPE: &str = "https://management.azure.com/.default";
-const USER: &str = "user@contoso.com";
-const PASSWORD: &str = "env-user-password-value";
-const CERT_PW: &str = "env-cert-password-value";
-
-fn client_for(entra: &FakeEntra) -> EntraClient {
-    EntraClient::builder()
-        .env(Env::empty())
-        .authority(Authority::parse(&entra.authority()).expect("valid"))
-        .add_root_certificate_pem(entra.ca_pem().as_bytes())
-        .build()
-        .expect("client")
-}
-
-fn credential(entra: &FakeEntra, pairs: &[(&str, &str)]) -> EnvironmentCredential {
-    let env = Env::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    EnvironmentCredential::builder()
-        .env(env)
-        .client(client_for(entra))
-        .build()
-}
-
-fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "credchain-env-{}-{}",
-        std::process::id(),
-        fastrand_name()
-    ));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).expect("write");
-    path
-}
-
-fn fastrand_name() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0)
-}
-
-async fn fake(tc: &TestCertificate) -> FakeEntra {
-    FakeEntra::builder()
-        .tenant(TENANT)
-        .tenant("organizations")
-        .client_secret(TENANT, APP, SECRET)
-        .client_certificate(TENANT, APP, tc.cert_pem())
-        .user(APP, USER, PASSWORD)
-        .start()
-        .await
-        .expect("fake")
-}
+use credchain_core::{TokenCredential, TokenRequestOptions};
+use credchain_fake_entra::{LogCapture, TestCertificate};
 
 #[tokio::test]
 async fn no_secret_in_trace_logs_errors_or_debug() {
