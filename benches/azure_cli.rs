@@ -5,10 +5,12 @@
 //! line to a log for every run (so processes can be counted), sleeps 50 ms like a quick real CLI
 //! would take much longer, and prints a real `az account get-access-token` response.
 
+mod common;
+
 use std::hint::black_box;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use credchain::{AzureCliCredential, ChainedCredential, Env, TokenRequestOptions};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -61,21 +63,7 @@ fn stampede(c: &mut Criterion) {
             for _ in 0..iterations {
                 let dir = tempfile::tempdir().expect("tempdir");
                 let chain = chain(&fake_az(dir.path()));
-                let started = Instant::now();
-                runtime.block_on(async {
-                    let callers: Vec<_> = (0..1000)
-                        .map(|_| {
-                            let chain = chain.clone();
-                            tokio::spawn(
-                                async move { chain.get_token(SCOPE, &TokenRequestOptions::new()).await },
-                            )
-                        })
-                        .collect();
-                    for caller in callers {
-                        caller.await.expect("task").expect("token");
-                    }
-                });
-                total += started.elapsed();
+                total += common::stampede(&runtime, &chain, SCOPE, 1000);
                 assert_eq!(
                     runs(dir.path()),
                     1,

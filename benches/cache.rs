@@ -2,8 +2,10 @@
 //!
 //! Run with `cargo bench --bench cache`. Numbers are in the README's performance section.
 
+mod common;
+
 use std::hint::black_box;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use credchain::testing::{FnCredential, ScriptedCredential, StaticCredential};
 use credchain::{AccessToken, ChainedCredential, Env, TokenCredential, TokenRequestOptions};
@@ -56,21 +58,7 @@ fn cold_stampede(c: &mut Criterion) {
                     .always_ok("t")
                     .with_delay(Duration::from_millis(50));
                 let chain = warm_chain(provider.clone());
-                let started = Instant::now();
-                runtime.block_on(async {
-                    let callers: Vec<_> = (0..1000)
-                        .map(|_| {
-                            let chain = chain.clone();
-                            tokio::spawn(
-                                async move { chain.get_token(SCOPE, &TokenRequestOptions::new()).await },
-                            )
-                        })
-                        .collect();
-                    for caller in callers {
-                        caller.await.expect("task").expect("token");
-                    }
-                });
-                total += started.elapsed();
+                total += common::stampede(&runtime, &chain, SCOPE, 1000);
                 assert_eq!(
                     provider.calls(),
                     1,
