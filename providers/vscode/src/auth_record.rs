@@ -71,6 +71,10 @@ pub(crate) fn load_auth_record(paths: Result<Vec<PathBuf>, String>) -> AuthRecor
         return AuthRecordState::Missing(paths);
     };
     for path in candidates {
+        // Opening a FIFO or a device would block or never end: only regular files are read.
+        if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+            return AuthRecordState::Invalid(path.clone(), "is not a regular file".to_owned());
+        }
         match std::fs::File::open(path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => {
@@ -300,6 +304,22 @@ mod tests {
                 assert_eq!(reason, "is larger than 10 KiB, so it is probably corrupt")
             }
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fifo = dir.path().join("authRecord.json");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if !made.is_ok_and(|s| s.success()) {
+            eprintln!("skipped: mkfifo is not available");
+            return;
+        }
+        match load_auth_record(Ok(vec![fifo])) {
+            AuthRecordState::Invalid(_, reason) => assert_eq!(reason, "is not a regular file"),
+            other => panic!("expected invalid, got {other:?}"),
         }
     }
 }

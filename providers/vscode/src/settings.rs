@@ -136,6 +136,12 @@ impl SettingsState {
 pub(crate) fn read_settings(path: &Path) -> SettingsState {
     let shown = path.display();
     let invalid = |reason: String| SettingsState::Invalid(path.to_owned(), reason);
+    // Opening a FIFO or a device would block or never end: only regular files are read.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return invalid(format!(
+            "the VS Code settings path `{shown}` is not a regular file; point credchain at the settings file"
+        ));
+    }
     let file = match std::fs::File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return SettingsState::Missing(path.to_owned()),
@@ -446,5 +452,21 @@ mod tests {
             panic!("huge file accepted")
         };
         assert!(reason.contains("is larger than 16 MiB"), "{reason}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fifo = dir.path().join("settings.json");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if !made.is_ok_and(|s| s.success()) {
+            eprintln!("skipped: mkfifo is not available");
+            return;
+        }
+        match read_settings(&fifo) {
+            SettingsState::Invalid(_, reason) => assert!(reason.contains("not a regular file"), "{reason}"),
+            other => panic!("expected invalid, got {other:?}"),
+        }
     }
 }
