@@ -122,6 +122,32 @@ fn kill_tree(_pid: u32) {
     // Without process groups the direct child is killed through `Child::start_kill`.
 }
 
+/// Spawns `cmd`, retrying briefly while the executable is "text file busy" (`ETXTBSY`).
+///
+/// That happens when `az` was just written (an update in progress, or a test's fake) and another
+/// thread of this process forked while the file was still open for writing: the forked child
+/// holds the descriptor until it execs. It clears within milliseconds.
+async fn spawn_retrying_busy(
+    cmd: &mut Command,
+    deadline: std::time::Instant,
+) -> Result<tokio::process::Child, RunError> {
+    const ATTEMPTS: u32 = 5;
+    let mut attempt = 1;
+    loop {
+        match cmd.spawn() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && attempt < ATTEMPTS => {
+                let pause = std::time::Duration::from_millis(10 * u64::from(attempt));
+                if std::time::Instant::now() + pause >= deadline {
+                    return Err(RunError::Spawn(e));
+                }
+                tokio::time::sleep(pause).await;
+                attempt += 1;
+            }
+            result => return result.map_err(RunError::Spawn),
+        }
+    }
+}
+
 /// Runs `inv` to completion or until its deadline.
 pub(crate) async fn run(inv: Invocation<'_>) -> Result<Finished, RunError> {
     let mut cmd = Command::new(inv.program);
@@ -147,7 +173,7 @@ pub(crate) async fn run(inv: Invocation<'_>) -> Result<Finished, RunError> {
         cmd.creation_flags(CREATE_NEW_PROCESS_GROUP | CREATE_NO_WINDOW);
     }
 
-    let mut child = cmd.spawn().map_err(RunError::Spawn)?;
+    let mut child = spawn_retrying_busy(&mut cmd, inv.deadline).await?;
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
     let pid = child.id();

@@ -712,3 +712,22 @@ async fn working_dir_can_be_overridden() {
         .expect("token");
     assert_eq!(fake.read("cwd").trim(), "/");
 }
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_az_still_open_for_writing_is_retried_not_reported() {
+    // Linux refuses to exec a file that some process has open for writing ("text file busy"):
+    // hold the fake open for 30 ms, as an updater or a concurrently forked child would.
+    let fake = FakeAz::sample("ok_scope");
+    let writer = std::fs::OpenOptions::new()
+        .append(true)
+        .open(fake.path())
+        .expect("open for writing");
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(30));
+        drop(writer);
+    });
+    let t = token(&fake).await.expect("token after the writer closed");
+    assert_eq!(t.secret(), sample_token());
+    release.join().expect("writer thread");
+}
