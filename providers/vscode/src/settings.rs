@@ -436,7 +436,7 @@ mod tests {
             panic!("a directory accepted")
         };
         assert!(
-            reason.starts_with("cannot read the VS Code settings file"),
+            reason.starts_with("the VS Code settings path") && reason.contains("is not a regular file"),
             "{reason}"
         );
     }
