@@ -19,7 +19,23 @@ use crate::{AccessToken, Error, TokenRequestOptions};
 /// * Do **not** cache tokens or apply tenant allow-lists yourself: credchain's middleware does
 ///   that once for every provider. When the tenant middleware wraps you, `options.tenant_id()`
 ///   already holds the *resolved* tenant (your [`home_tenant`](Self::home_tenant), or an allowed
-///   requested one); `None` means "no tenant: use your own default".
+///   requested one); `None` means "no tenant: use your own default". Compare tenants with
+///   [`tenant::same_tenant`](crate::tenant::same_tenant) (case-insensitive).
+///
+/// # What a provider must check itself
+///
+/// A provider can be called without any middleware (directly, or by a third-party chain), so
+/// before anything reaches a process argument, URL or request body it must:
+///
+/// 1. call [`validate::request`](crate::validate::request) (scopes present and within their
+///    character set, tenant within its character set, claims shaped as a JSON object);
+/// 2. check what only it knows: how many scopes its upstream takes, whether it can honour
+///    claims or a tenant at all, and that the claims are well-formed JSON if it sends them;
+/// 3. read outside files only through [`fs::read_bounded`](crate::fs::read_bounded) (or the
+///    [`FileSystem`](crate::fs::FileSystem) seam of its [`ProviderContext`](crate::ProviderContext)).
+///
+/// Tenant allow-lists are *not* a provider's job: they are set once, on the chain, a chain entry,
+/// `DefaultCredential` or the `TenantPolicy` middleware, and apply to every provider there.
 ///
 /// The trait is dyn-compatible: chains hold `Arc<dyn TokenCredential>`.
 #[async_trait::async_trait]

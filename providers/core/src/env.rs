@@ -57,6 +57,31 @@ impl Env {
         self.var_os(name).and_then(|v| v.into_string().ok())
     }
 
+    /// The value as a string, telling "unset" from "set but not Unicode".
+    ///
+    /// A variable that is set to bytes that are not valid Unicode is an error, never "unset":
+    /// treating it as unset would silently widen a chain (skip a configuration the user did set).
+    ///
+    /// ```
+    /// use credchain_core::Env;
+    /// let env = Env::from_pairs([("A", "x")]);
+    /// assert_eq!(env.var_strict("A"), Ok(Some("x".to_owned())));
+    /// assert_eq!(env.var_strict("B"), Ok(None));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A message naming the variable, for [`Error::invalid_input`](crate::Error::invalid_input)
+    /// or a provider's failure.
+    pub fn var_strict(&self, name: &str) -> Result<Option<String>, String> {
+        match self.var_os(name) {
+            None => Ok(None),
+            Some(value) => value.into_string().map(Some).map_err(|_| {
+                format!("`{name}` is set but its value is not valid Unicode (UTF-8); set it to a valid value or unset it")
+            }),
+        }
+    }
+
     /// The value with surrounding whitespace trimmed, or `None` when unset or blank.
     pub fn non_blank(&self, name: &str) -> Option<String> {
         self.var(name)

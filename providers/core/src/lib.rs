@@ -12,8 +12,11 @@
 //! | [`TokenRequestOptions`] | per-request tenant, claims, CAE and deadline |
 //! | [`Error`], [`ErrorKind`] | *unavailable* vs *authentication failed* vs *invalid input* … |
 //! | [`Secret`] | a string that is redacted in `Debug` and zeroized on drop |
-//! | [`validate`] | the character sets for scopes, tenants and subscriptions |
-//! | [`Env`], [`Clock`] | injectable seams, so providers never read the process state directly |
+//! | [`validate`] | the request check ([`validate::request`]) and the character sets for scopes, tenants and subscriptions |
+//! | [`tenant`] | the one tenant comparison rule ([`tenant::same_tenant`]) |
+//! | [`fs`] | the bounded file reader ([`fs::read_bounded`]) and the file-system seam |
+//! | [`http`] | the HTTP seam ([`http::HttpClient`]) |
+//! | [`ProviderContext`], [`Env`], [`Clock`] | injectable seams in one context object, so providers never read the process state directly |
 //!
 //! # Writing a provider
 //!
@@ -49,16 +52,21 @@
 #![forbid(unsafe_code)]
 
 mod clock;
+mod context;
 mod credential;
 mod env;
 mod error;
+pub mod fs;
+pub mod http;
 mod options;
+pub mod tenant;
 mod token;
 pub mod validate;
 
 #[cfg(feature = "test-util")]
 pub use clock::FakeClock;
 pub use clock::{Clock, SystemClock};
+pub use context::ProviderContext;
 pub use credential::TokenCredential;
 pub use env::Env;
 pub use error::{Attempt, AttemptOutcome, Error, ErrorKind};

@@ -60,6 +60,27 @@ impl TokenRequestOptions {
         self
     }
 
+    /// The same options without a deadline.
+    ///
+    /// Work shared between callers (a cache's single-flight load, a chain's selection walk) runs
+    /// without any one caller's deadline; each caller applies its own while it waits.
+    ///
+    /// ```
+    /// use credchain_core::TokenRequestOptions;
+    /// use std::time::Instant;
+    /// let options = TokenRequestOptions::new().with_tenant_id("t").with_deadline(Instant::now());
+    /// let shared = options.without_deadline();
+    /// assert_eq!(shared.deadline(), None);
+    /// assert_eq!(shared.tenant_id(), Some("t"));
+    /// ```
+    #[must_use]
+    pub fn without_deadline(&self) -> Self {
+        TokenRequestOptions {
+            deadline: None,
+            ..self.clone()
+        }
+    }
+
     /// The requested (or, below the tenant middleware, resolved) tenant.
     pub fn tenant_id(&self) -> Option<&str> {
         self.tenant_id.as_deref()

@@ -10,6 +10,84 @@
 //! assert!(validate::scope("https://management.azure.com/.default").is_ok());
 //! assert!(validate::subscription("My Subscription").is_ok()); // spaces are allowed here
 //! ```
+//!
+//! [`request`] checks a whole token request at once; every built-in provider and middleware
+//! calls it, so the rules below are applied the same way everywhere.
+
+use crate::{Error, TokenRequestOptions};
+
+/// The largest claims challenge accepted, in bytes. Real challenges are a few hundred bytes.
+pub const MAX_CLAIMS_LEN: usize = 16 * 1024;
+
+/// Checks a whole token request, the one entry point every provider and middleware uses:
+///
+/// * at least one scope, and every scope within [`scope`]'s character set;
+/// * the requested tenant, if any, within [`tenant_id`]'s character set;
+/// * the claims challenge, if any, at most [`MAX_CLAIMS_LEN`] bytes and shaped as a JSON
+///   object (`{…}` after trimming whitespace).
+///
+/// `provider` names who refuses the request in the error.
+///
+/// What this does **not** check, so a provider must when it matters to it: how *many* scopes it
+/// can take (the Azure CLI takes one), whether the claims are well-formed JSON (parse them
+/// before sending), and whether its upstream accepts a tenant at all.
+///
+/// ```
+/// use credchain_core::{validate, ErrorKind, TokenRequestOptions};
+/// let ok = TokenRequestOptions::new().with_tenant_id("contoso.onmicrosoft.com");
+/// assert!(validate::request("Mine", &["api://x/.default"], &ok).is_ok());
+/// let err = validate::request("Mine", &[], &ok).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::InvalidInput);
+/// let bad_claims = TokenRequestOptions::new().with_claims("not json");
+/// assert!(validate::request("Mine", &["api://x/.default"], &bad_claims).is_err());
+/// ```
+///
+/// # Errors
+///
+/// An [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) error naming the bad value.
+#[inline]
+pub fn request(provider: &str, scopes: &[&str], options: &TokenRequestOptions) -> Result<(), Error> {
+    if scopes.is_empty() {
+        return Err(Error::invalid_input(provider, "at least one scope is required"));
+    }
+    for value in scopes {
+        if !is_valid_scope(value) {
+            let reason = scope(value).err().unwrap_or_default();
+            return Err(Error::invalid_input(provider, reason));
+        }
+    }
+    if let Some(tenant) = options.tenant_id() {
+        tenant_id(tenant).map_err(|reason| Error::invalid_input(provider, reason))?;
+    }
+    if let Some(value) = options.claims() {
+        claims(value).map_err(|reason| Error::invalid_input(provider, reason))?;
+    }
+    Ok(())
+}
+
+/// Checks the shape of a claims challenge: at most [`MAX_CLAIMS_LEN`] bytes and a JSON object
+/// (`{…}` after trimming). It does not parse the JSON.
+///
+/// # Errors
+///
+/// A message saying what to pass instead.
+pub fn claims(value: &str) -> Result<(), String> {
+    if value.len() > MAX_CLAIMS_LEN {
+        return Err(format!(
+            "the claims challenge is {} bytes, more than the {MAX_CLAIMS_LEN} allowed; pass the decoded \
+             `claims` value from the `WWW-Authenticate` header",
+            value.len()
+        ));
+    }
+    let trimmed = value.trim();
+    if trimmed.starts_with('{') && trimmed.ends_with('}') {
+        Ok(())
+    } else {
+        Err("the claims challenge is not a JSON object; pass the decoded `claims` value from the \
+             `WWW-Authenticate` header"
+            .to_owned())
+    }
+}
 
 /// Message for an invalid tenant ID.
 pub const INVALID_TENANT: &str = "invalid tenant ID: only ASCII letters, digits, '.' and '-' are allowed \
@@ -138,6 +216,20 @@ mod tests {
         }
         assert!(tenant_id("tenant ").is_err());
         assert!(scope("scope ").is_err());
+    }
+
+    #[test]
+    fn request_checks_every_part() {
+        let plain = TokenRequestOptions::new();
+        assert!(request("P", &["a/.default", "b"], &plain).is_ok());
+        let err = request("P", &["a/.default", "b c"], &plain).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidInput);
+        assert_eq!(err.provider(), "P");
+        assert!(request("P", &["a"], &plain.clone().with_tenant_id("t 1")).is_err());
+        assert!(request("P", &["a"], &plain.clone().with_claims(" {\"a\":1} ")).is_ok());
+        assert!(request("P", &["a"], &plain.clone().with_claims("[1]")).is_err());
+        let huge = format!("{{\"a\":\"{}\"}}", "x".repeat(MAX_CLAIMS_LEN));
+        assert!(request("P", &["a"], &plain.with_claims(huge)).is_err());
     }
 
     #[test]
