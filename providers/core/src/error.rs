@@ -58,6 +58,32 @@ pub enum AttemptOutcome {
 }
 
 impl AttemptOutcome {
+    /// The chain's one rule for what an `error` from a provider means: *unavailable* moves on;
+    /// any other failure stops the chain, except that a developer tool's failure (not invalid
+    /// input, which another provider would not fix) moves on too.
+    ///
+    /// ```
+    /// use credchain_core::{AttemptOutcome, Error};
+    /// let refused = Error::authentication_failed("AzureCliCredential", "refused");
+    /// assert_eq!(AttemptOutcome::of(&refused, false), AttemptOutcome::Failed);
+    /// assert_eq!(AttemptOutcome::of(&refused, true), AttemptOutcome::FailedContinued);
+    /// assert!(AttemptOutcome::of(&refused, true).moves_on());
+    /// ```
+    pub fn of(error: &Error, developer_tool: bool) -> Self {
+        if error.is_unavailable() {
+            AttemptOutcome::Unavailable
+        } else if developer_tool && error.kind() != ErrorKind::InvalidInput {
+            AttemptOutcome::FailedContinued
+        } else {
+            AttemptOutcome::Failed
+        }
+    }
+
+    /// `true` when a chain tries the next provider after this outcome.
+    pub fn moves_on(self) -> bool {
+        !matches!(self, AttemptOutcome::Failed)
+    }
+
     /// A short lowercase word for tables.
     pub fn as_str(self) -> &'static str {
         match self {
