@@ -5,7 +5,7 @@
 # Usage:
 #   .ci/install-azure-cli.sh            # installs (if needed) and prints the az path on stdout
 #   export CREDCHAIN_REAL_AZ="$(.ci/install-azure-cli.sh)"
-#   cargo test -p credchain-azure-cli --test real_az
+#   cargo test -p credchain-azure-cli --test suite real_az::
 #
 # Environment:
 #   CREDCHAIN_AZ_VENV      venv directory (default: $HOME/.cache/credchain/az-venv)

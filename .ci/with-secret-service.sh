@@ -3,7 +3,7 @@
 # D-Bus session bus, for credchain-vscode's Secret Service tests.
 #
 # Usage:
-#   .ci/with-secret-service.sh cargo test -p credchain-vscode --test secret_service
+#   .ci/with-secret-service.sh cargo test -p credchain-vscode --test suite secret_service::
 #   .ci/with-secret-service.sh cargo test -p credchain-vscode      # the whole crate
 #
 # What it does (idempotent; safe to run again):

@@ -1,6 +1,6 @@
 //! Every token-endpoint error has the real Entra status, `error`, AADSTS code and JSON shape.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Each grant type succeeds against the fake and yields decodable, JWT-shaped tokens.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

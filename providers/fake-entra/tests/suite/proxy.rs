@@ -1,6 +1,6 @@
 //! The CONNECT proxy tunnels to loopback targets only and records what it was asked for.
 
-mod common;
+use crate::common;
 
 use common::*;
 use credchain_fake_entra::{FakeEntra, FakeProxy};

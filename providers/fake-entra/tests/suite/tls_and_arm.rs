@@ -1,6 +1,6 @@
 //! The CA really validates the server; discovery and the ARM calls `az login` makes.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

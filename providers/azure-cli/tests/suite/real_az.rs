@@ -6,7 +6,7 @@
 //! [`Env`] map, which is the child's whole environment.
 #![cfg(unix)]
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};

@@ -3,7 +3,7 @@
 //! non-UTF-8 output, children that keep stdout open, and callers that give up.
 #![cfg(unix)]
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant, SystemTime};
 

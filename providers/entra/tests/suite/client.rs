@@ -1,7 +1,7 @@
 //! The token client against the fake Microsoft Entra endpoint: every grant, error shapes,
 //! retries, timeouts, TLS roots and the proxy.
 
-mod common;
+use crate::common;
 
 use std::error::Error as _;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! VsCodeCredential against the shared fake Microsoft Entra endpoint (HTTPS on 127.0.0.1), with
 //! the refresh token in an in-memory secret store.
 
-mod common;
+use crate::common;
 
 use common::{ARM, GRAPH, Setup, VSCODE_RT};
 use credchain_core::{Env, ErrorKind, TokenCredential, TokenRequestOptions};

@@ -6,7 +6,7 @@
 //! bytes); the case counts are kept small because every case spawns a process.
 #![cfg(unix)]
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, SystemTime};
 

@@ -1,6 +1,6 @@
 //! The `fake-entra` binary serves what its flags register and reports bad flags.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

@@ -3,7 +3,7 @@
 //! Gated: set `CREDCHAIN_REAL_AZ=/path/to/az` (e.g. from the repository's
 //! `.ci/install-azure-cli.sh`); without it the test prints a notice and passes.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

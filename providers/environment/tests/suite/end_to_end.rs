@@ -1,6 +1,6 @@
 //! EnvironmentCredential against the fake Microsoft Entra endpoint.
 
-mod common;
+use crate::common;
 
 use common::*;
 
