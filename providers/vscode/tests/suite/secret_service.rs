@@ -156,6 +156,13 @@ fn dead_bus_is_unavailable_not_a_hang_or_a_panic() {
     let dir = tempfile::tempdir().expect("temp dir");
     let socket = dir.path().join("dead-bus");
     drop(std::os::unix::net::UnixListener::bind(&socket).expect("bind"));
+    // The child test's name as the harness knows it: its module path without the crate name.
+    let child = format!(
+        "{}::dead_bus_child",
+        module_path!()
+            .split_once("::")
+            .map_or(module_path!(), |(_, rest)| rest)
+    );
     for address in [
         format!("unix:path={}", socket.display()),
         format!("unix:path={}", dir.path().join("none").display()),
@@ -163,7 +170,7 @@ fn dead_bus_is_unavailable_not_a_hang_or_a_panic() {
         let output = Command::new(std::env::current_exe().expect("test binary"))
             .args([
                 "--exact",
-                "dead_bus_child",
+                &child,
                 "--include-ignored",
                 "--nocapture",
                 "--test-threads=1",
