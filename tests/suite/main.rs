@@ -8,5 +8,6 @@ mod cache;
 mod chain;
 mod cli;
 mod default_credential;
+mod load;
 mod single_flight_providers;
 mod tenant;
