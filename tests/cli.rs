@@ -704,14 +704,35 @@ fn doctor_bounds_each_provider() {
     let took = started.elapsed();
     run.assert_code(3);
     assert!(took < std::time::Duration::from_secs(15), "took {took:?}");
-    let cli = &run.json()["providers"][2];
+    let json = run.json();
+    let cli = &json["providers"][2];
     assert_eq!(cli["outcome"], "failed", "{cli}");
     assert_eq!(cli["kind"], "timed out", "{cli}");
+    // A limit shorter than the provider's own 10 s leaves that in place; the deadline wins.
+    assert_eq!(
+        json["configuration"]["azure_cli"]["process_timeout_seconds"],
+        10.0
+    );
     assert!(
         cli["elapsed_ms"]
             .as_u64()
             .is_some_and(|ms| (900..10_000).contains(&ms)),
         "{cli}"
+    );
+}
+
+#[test]
+fn doctor_timeout_longer_than_the_providers_reaches_az() {
+    // `--timeout 30` must give az 30 s, not the provider's default 10 s. The JSON reports the
+    // `process_timeout` of an Azure CLI provider built the way doctor builds the chain's.
+    let machine = Machine::new().with_az(&az_ok(&az_token()), "", 0);
+    let run = machine.run(&["doctor", "--timeout", "30", "-o", "json"]);
+    run.assert_code(0);
+    let json = run.json();
+    assert_eq!(json["timeout_seconds"], 30.0);
+    assert_eq!(
+        json["configuration"]["azure_cli"]["process_timeout_seconds"],
+        30.0
     );
 }
 
