@@ -31,8 +31,8 @@ use args::{Cli, Command};
 pub(crate) enum ExitStatus {
     /// A token was printed, or doctor found a provider that works.
     Success,
-    /// A provider tried and failed (authentication failed, timed out, transient failure), or the
-    /// output could not be written.
+    /// A provider tried and failed (authentication failed, a service timed out, a transient
+    /// failure), or the output could not be written.
     Failed,
     /// Invalid usage or input; nothing was run. (clap uses 2 for usage errors too.)
     Usage,

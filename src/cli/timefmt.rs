@@ -57,7 +57,7 @@ mod tests {
 
     #[test]
     fn az_time_format_matches_az() {
-        // Values from the reference `az account get-access-token` output, in UTC.
+        // `expires_on` and `expiresOn` as Azure CLI 2.91.0 printed them, with TZ=UTC.
         let utc = TimeZone::UTC;
         assert_eq!(az_local_time(1_795_679_499, &utc), "2026-11-26 07:51:39.000000");
         assert_eq!(az_local_time(4_070_908_800, &utc), "2099-01-01 00:00:00.000000");
