@@ -87,6 +87,8 @@ pub(crate) fn main() -> ExitCode {
         }
     };
     let status = runtime.block_on(async {
+        // Watch the signals before any work starts, so none can slip in after `az` is spawned.
+        let stop = stop_signal();
         let work = async {
             match &cli.command {
                 Command::Token(args) => token::run(args, progress).await,
@@ -97,7 +99,7 @@ pub(crate) fn main() -> ExitCode {
         // it started (that group does not get the terminal's signals, so nothing else would).
         tokio::select! {
             status = work => status,
-            (number, name) = stop_signal() => {
+            (number, name) = stop => {
                 terminal::note(format_args!("interrupted by {name}; any `az` started was stopped"));
                 ExitStatus::Signalled(number)
             }
@@ -120,10 +122,11 @@ fn clap_error(e: &clap::Error) -> ExitCode {
     }
 }
 
-/// Waits for a signal that means "stop": SIGINT (Ctrl-C), SIGTERM, SIGHUP or SIGQUIT; gives its
-/// number and name. A signal that cannot be watched keeps its default action.
+/// Starts watching the signals that mean "stop": SIGINT (Ctrl-C), SIGTERM, SIGHUP and SIGQUIT.
+/// The future gives the number and name of the first to arrive. Watching starts at the call
+/// (which must be inside the runtime); a signal that cannot be watched keeps its default action.
 #[cfg(unix)]
-async fn stop_signal() -> (u8, &'static str) {
+fn stop_signal() -> impl Future<Output = (u8, &'static str)> {
     use tokio::signal::unix::{SignalKind, signal};
     let kinds = [
         (SignalKind::interrupt(), "SIGINT"),
@@ -144,18 +147,23 @@ async fn stop_signal() -> (u8, &'static str) {
             Err(e) => tracing::warn!(signal = name, error = %e, "cannot watch this signal"),
         }
     }
-    if waits.is_empty() {
-        return std::future::pending().await;
+    async move {
+        if waits.is_empty() {
+            return std::future::pending().await;
+        }
+        futures::future::select_all(waits).await.0
     }
-    futures::future::select_all(waits).await.0
 }
 
 /// Waits for Ctrl-C, reported as SIGINT (2) like on Unix.
 #[cfg(not(unix))]
-async fn stop_signal() -> (u8, &'static str) {
-    match tokio::signal::ctrl_c().await {
-        Ok(()) => (2, "Ctrl-C"),
-        Err(_) => std::future::pending().await,
+fn stop_signal() -> impl Future<Output = (u8, &'static str)> {
+    let ctrl_c = tokio::signal::ctrl_c();
+    async move {
+        match ctrl_c.await {
+            Ok(()) => (2, "Ctrl-C"),
+            Err(_) => std::future::pending().await,
+        }
     }
 }
 
