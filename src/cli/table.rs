@@ -174,11 +174,16 @@ fn claims_line(claims: &Claims, tz: &TimeZone) -> String {
     )
 }
 
+/// The names, escaped (a variable's name can hold control characters too), or `none`.
 fn names_or_none<S: AsRef<str>>(names: &[S]) -> String {
     if names.is_empty() {
         "none".to_owned()
     } else {
-        names.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(", ")
+        names
+            .iter()
+            .map(|name| clean(name.as_ref()))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -376,6 +381,14 @@ Token claims (decoded without verifying the signature):
         )]);
         let table = doctor_table_in(&r, &TimeZone::UTC);
         assert!(table.contains("signed in as `a\\u{1b}[2Jb\\u{7}`"), "{table}");
+        assert!(!table.contains('\u{1b}') && !table.contains('\u{7}'), "{table}");
+        let mut odd_name = report(vec![]);
+        odd_name.config.azure_variables = vec!["AZURE_\u{1b}[2J".into(), "AZURE_X".into()];
+        let table = doctor_table_in(&odd_name, &TimeZone::UTC);
+        assert!(
+            table.contains("AZURE_* variables set: AZURE_\\u{1b}[2J, AZURE_X\n"),
+            "{table}"
+        );
         assert!(!table.contains('\u{1b}') && !table.contains('\u{7}'), "{table}");
     }
 }
