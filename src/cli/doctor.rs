@@ -32,7 +32,7 @@ const GRACE: Duration = Duration::from_secs(2);
 const AZ_VERSION_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Variables other than `AZURE_*` that change how providers reach Microsoft Entra.
-pub(crate) const NETWORK_VARIABLES: &[&str] = &[
+const NETWORK_VARIABLES: &[&str] = &[
     "SSL_CERT_FILE",
     "SSL_CERT_DIR",
     "REQUESTS_CA_BUNDLE",
