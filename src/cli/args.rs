@@ -9,10 +9,15 @@ pub(crate) const DEFAULT_SCOPE: &str = "https://management.azure.com/.default";
 
 const AFTER_HELP: &str = "\
 Exit codes:
-  0  a token was printed (`token`), or some provider got a token (`doctor`)
-  1  a provider tried and failed (authentication failed, timed out, transient failure)
-  2  invalid usage or input (bad scope, tenant or `AZURE_TOKEN_CREDENTIALS`); nothing was run
-  3  no credential is available: no provider is set up on this machine
+  0      a token was printed (`token`), or some provider got a token (`doctor`)
+  1      a provider tried and failed (authentication failed, a service timed out, a transient
+         failure), or the output could not be written
+  2      invalid usage or input (bad scope, tenant or `AZURE_TOKEN_CREDENTIALS`); nothing was run
+  3      no credential is available: no provider is set up on this machine, or the developer
+         tools failed (in the full chain) or did not answer in time (an `az` that times out is
+         unavailable, also when it runs alone)
+  128+N  stopped by signal N: 129 SIGHUP, 130 SIGINT (Ctrl-C), 131 SIGQUIT, 143 SIGTERM;
+         any `az` started was stopped
 
 Providers are tried in this order: EnvironmentCredential (`AZURE_*` variables),
 VisualStudioCodeCredential, AzureCliCredential. `AZURE_TOKEN_CREDENTIALS` narrows the chain:
@@ -105,7 +110,8 @@ pub(crate) struct DoctorArgs {
     #[arg(long)]
     pub(crate) show_claims: bool,
 
-    /// How long each provider may take, in seconds
+    /// How long each provider may take, in seconds; the Azure CLI gets this long too, or its
+    /// own 10 s limit when that is longer
     #[arg(long, value_name = "SECONDS", default_value = "20", value_parser = parse_seconds)]
     pub(crate) timeout: Duration,
 }

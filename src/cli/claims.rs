@@ -121,7 +121,8 @@ mod tests {
 
     #[test]
     fn real_az_sample_decodes() {
-        // The token from the reference `az account get-access-token` output (a fake Entra token).
+        // The token Azure CLI 2.91.0's `az account get-access-token` printed against a test Entra
+        // endpoint (so a fake token, but az's exact format).
         let token = "eyJ0eXAiOiAiSldUIiwgImFsZyI6ICJSUzI1NiIsICJraWQiOiAiZmFrZS1raWQifQ.eyJhdWQiOiAiYXBpOi8veCIsICJpc3MiOiAiaHR0cHM6Ly9zdHMuZmFrZS5sb2NhbC83MmY5ODhiZi0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwMDEvIiwgImlhdCI6IDE3OTU2NzU5MDEsICJuYmYiOiAxNzk1Njc1OTAxLCAiZXhwIjogMTc5NTY3OTUwMSwgImFwcGlkIjogIjExMTExMTExLTIyMjItMzMzMy00NDQ0LTU1NTU1NTU1NTU1NSIsICJvaWQiOiAiMTM0YWFhMWEtYTJkMC01NzQxLTg3ZjYtZDg0NGUxMjk5ZGYyIiwgInN1YiI6ICIxMTExMTExMS0yMjIyLTMzMzMtNDQ0NC01NTU1NTU1NTU1NTUiLCAidGlkIjogIjcyZjk4OGJmLTAwMDAtNDAwMC04MDAwLTAwMDAwMDAwMDAwMSIsICJ2ZXIiOiAiMS4wIiwgImlkdHlwIjogImFwcCJ9.bm90LWEtcmVhbC1zaWduYXR1cmU";
         let claims = decode(token).expect("a JWT");
         assert_eq!(

@@ -1,14 +1,22 @@
-//! The `credchain` command-line tool: argument parsing, logging set-up and exit codes. The
-//! commands live in [`token`] and [`doctor`]; [`output`] formats what they print.
+//! The `credchain` command-line tool: argument parsing, logging set-up, signals and exit codes.
+//!
+//! The commands live in [`token`] and [`doctor`]. Doctor builds a [`report`]; [`table`] and
+//! [`json`] render it, [`advice`] suggests next steps, [`timefmt`] formats times, and everything
+//! is written through [`terminal`], which escapes control characters and reports write errors.
 
+mod advice;
 mod args;
 mod claims;
 mod doctor;
-mod output;
+mod json;
 mod progress;
+mod report;
+mod table;
+mod terminal;
+mod timefmt;
 mod token;
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -22,18 +30,31 @@ use args::{Cli, Command};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ExitStatus {
     /// A token was printed, or doctor found a provider that works.
-    Success = 0,
-    /// A provider tried and failed (authentication failed, timed out, transient failure).
-    Failed = 1,
+    Success,
+    /// A provider tried and failed (authentication failed, a service timed out, a transient
+    /// failure), or the output could not be written.
+    Failed,
     /// Invalid usage or input; nothing was run. (clap uses 2 for usage errors too.)
-    Usage = 2,
+    Usage,
     /// No credential is available.
-    NoCredential = 3,
-    /// Interrupted by Ctrl-C.
-    Interrupted = 130,
+    NoCredential,
+    /// Stopped by this signal (SIGINT, SIGTERM, SIGHUP or SIGQUIT): exits with 128 + its number,
+    /// as shells report a process killed by it.
+    Signalled(u8),
 }
 
 impl ExitStatus {
+    /// The process exit code.
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            ExitStatus::Success => 0,
+            ExitStatus::Failed => 1,
+            ExitStatus::Usage => 2,
+            ExitStatus::NoCredential => 3,
+            ExitStatus::Signalled(signal) => 128_u8.saturating_add(signal),
+        }
+    }
+
     /// The status for an error of `kind`.
     pub(crate) fn from_kind(kind: ErrorKind) -> Self {
         match kind {
@@ -46,7 +67,10 @@ impl ExitStatus {
 
 /// Parses the command line, runs the command, and returns its exit code.
 pub(crate) fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_error(&e),
+    };
     init_tracing(cli.verbose);
     // Draw a spinner only for a person watching a terminal, and never over log lines.
     let progress =
@@ -58,28 +82,89 @@ pub(crate) fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error: failed to start the async runtime: {e}");
-            return ExitCode::from(ExitStatus::Failed as u8);
+            terminal::error(format_args!("failed to start the async runtime: {e}"));
+            return ExitCode::from(ExitStatus::Failed.code());
         }
     };
     let status = runtime.block_on(async {
+        // Watch the signals before any work starts, so none can slip in after `az` is spawned.
+        let stop = stop_signal();
         let work = async {
             match &cli.command {
                 Command::Token(args) => token::run(args, progress).await,
                 Command::Doctor(args) => doctor::run(args, progress).await,
             }
         };
+        // On a stop signal the work is dropped here, which kills the process group of any `az`
+        // it started (that group does not get the terminal's signals, so nothing else would).
         tokio::select! {
             status = work => status,
-            _ = tokio::signal::ctrl_c() => {
-                eprintln!("interrupted");
-                ExitStatus::Interrupted
+            (number, name) = stop => {
+                terminal::note(format_args!("interrupted by {name}; any `az` started was stopped"));
+                ExitStatus::Signalled(number)
             }
         }
     });
-    // Dropping the work stopped any `az` it started; do not wait long for blocking lookups.
+    // Do not wait long for blocking lookups (a keyring read) that cannot be cancelled.
     runtime.shutdown_timeout(Duration::from_millis(500));
-    ExitCode::from(status as u8)
+    ExitCode::from(status.code())
+}
+
+/// Prints a clap error or help text and gives its exit code. Errors echo what was typed, so they
+/// go through [`terminal`] (escaped, without clap's colours); help and version go to stdout.
+fn clap_error(e: &clap::Error) -> ExitCode {
+    if e.use_stderr() {
+        terminal::note(e.render());
+        ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(ExitStatus::Usage.code()))
+    } else {
+        let printed = terminal::print_stdout(&e.render().to_string());
+        ExitCode::from(printed.err().unwrap_or(ExitStatus::Success).code())
+    }
+}
+
+/// Starts watching the signals that mean "stop": SIGINT (Ctrl-C), SIGTERM, SIGHUP and SIGQUIT.
+/// The future gives the number and name of the first to arrive. Watching starts at the call
+/// (which must be inside the runtime); a signal that cannot be watched keeps its default action.
+#[cfg(unix)]
+fn stop_signal() -> impl Future<Output = (u8, &'static str)> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let kinds = [
+        (SignalKind::interrupt(), "SIGINT"),
+        (SignalKind::terminate(), "SIGTERM"),
+        (SignalKind::hangup(), "SIGHUP"),
+        (SignalKind::quit(), "SIGQUIT"),
+    ];
+    let mut waits = Vec::new();
+    for (kind, name) in kinds {
+        let number = u8::try_from(kind.as_raw_value()).unwrap_or(0);
+        match signal(kind) {
+            Ok(mut stream) => waits.push(Box::pin(async move {
+                match stream.recv().await {
+                    Some(()) => (number, name),
+                    None => std::future::pending().await,
+                }
+            })),
+            Err(e) => tracing::warn!(signal = name, error = %e, "cannot watch this signal"),
+        }
+    }
+    async move {
+        if waits.is_empty() {
+            return std::future::pending().await;
+        }
+        futures::future::select_all(waits).await.0
+    }
+}
+
+/// Waits for Ctrl-C, reported as SIGINT (2) like on Unix.
+#[cfg(not(unix))]
+fn stop_signal() -> impl Future<Output = (u8, &'static str)> {
+    let ctrl_c = tokio::signal::ctrl_c();
+    async move {
+        match ctrl_c.await {
+            Ok(()) => (2, "Ctrl-C"),
+            Err(_) => std::future::pending().await,
+        }
+    }
 }
 
 /// `-v`: debug, `-vv`: trace, for credchain's crates; `RUST_LOG` wins when set. Off otherwise.
@@ -118,33 +203,20 @@ fn filter_for(verbose: u8) -> Option<String> {
     Some(directives.join(","))
 }
 
-/// Prints `text` and a newline on stdout. A closed pipe (`credchain token | head -c0`) is not
-/// an error worth reporting.
-pub(crate) fn print_stdout(text: &str) {
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| {
-            if text.ends_with('\n') {
-                Ok(())
-            } else {
-                stdout.write_all(b"\n")
-            }
-        })
-        .and_then(|()| stdout.flush());
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn exit_codes_per_kind() {
-        assert_eq!(ExitStatus::from_kind(ErrorKind::AuthenticationFailed) as u8, 1);
-        assert_eq!(ExitStatus::from_kind(ErrorKind::Timeout) as u8, 1);
-        assert_eq!(ExitStatus::from_kind(ErrorKind::Transient) as u8, 1);
-        assert_eq!(ExitStatus::from_kind(ErrorKind::InvalidInput) as u8, 2);
-        assert_eq!(ExitStatus::from_kind(ErrorKind::Unavailable) as u8, 3);
+        assert_eq!(ExitStatus::from_kind(ErrorKind::AuthenticationFailed).code(), 1);
+        assert_eq!(ExitStatus::from_kind(ErrorKind::Timeout).code(), 1);
+        assert_eq!(ExitStatus::from_kind(ErrorKind::Transient).code(), 1);
+        assert_eq!(ExitStatus::from_kind(ErrorKind::InvalidInput).code(), 2);
+        assert_eq!(ExitStatus::from_kind(ErrorKind::Unavailable).code(), 3);
+        assert_eq!(ExitStatus::Success.code(), 0);
+        assert_eq!(ExitStatus::Signalled(15).code(), 143);
+        assert_eq!(ExitStatus::Signalled(1).code(), 129);
     }
 
     #[test]

@@ -4,10 +4,10 @@ use credchain::{DefaultCredential, Error, TokenCredential, TokenRequestOptions, 
 use jiff::tz::TimeZone;
 
 use super::args::{TokenArgs, TokenOutput};
-use super::doctor::unix_seconds;
-use super::output::{TokenJson, az_local_time, token_json};
+use super::json::{TokenJson, token_json};
 use super::progress::with_progress;
-use super::{ExitStatus, claims, print_stdout};
+use super::timefmt::{az_local_time, unix_seconds};
+use super::{ExitStatus, claims, terminal};
 
 /// Runs `credchain token`.
 pub(crate) async fn run(args: &TokenArgs, progress: bool) -> ExitStatus {
@@ -15,7 +15,7 @@ pub(crate) async fn run(args: &TokenArgs, progress: bool) -> ExitStatus {
     // The chain's tenant middleware checks these too, before any provider runs; checking them
     // here first gives a one-line message instead of a chain report.
     if let Err(reason) = check_input(&scopes, args.tenant.as_deref()) {
-        eprintln!("error: {reason}");
+        terminal::error(reason);
         return ExitStatus::Usage;
     }
     let credential = match DefaultCredential::new() {
@@ -40,8 +40,8 @@ pub(crate) async fn run(args: &TokenArgs, progress: bool) -> ExitStatus {
         Ok(token) => token,
         Err(error) => return fail(&error),
     };
-    match args.output {
-        TokenOutput::Token => print_stdout(token.secret()),
+    let printed = match args.output {
+        TokenOutput::Token => terminal::print_stdout(token.secret()),
         TokenOutput::Json => {
             let chain = credential.chain();
             let issuer = chain.selected().unwrap_or_else(|| chain.name());
@@ -51,17 +51,17 @@ pub(crate) async fn run(args: &TokenArgs, progress: bool) -> ExitStatus {
                 .as_deref()
                 .or_else(|| decoded.as_ref().and_then(|c| c.tid.as_deref()));
             let expires_on = unix_seconds(token.expires_on());
-            print_stdout(&token_json(&TokenJson {
+            terminal::print_stdout(&token_json(&TokenJson {
                 access_token: token.secret(),
                 credential: issuer,
                 expires_on_local: az_local_time(expires_on, &TimeZone::system()),
                 expires_on,
                 tenant,
                 token_type: token.token_type(),
-            }));
+            }))
         }
-    }
-    ExitStatus::Success
+    };
+    printed.err().unwrap_or(ExitStatus::Success)
 }
 
 /// Rejects scopes and tenants that no provider would accept.
@@ -75,8 +75,9 @@ fn check_input(scopes: &[String], tenant: Option<&str>) -> Result<(), String> {
     Ok(())
 }
 
+/// Prints the chain's report (escaped) and gives the exit status for its kind.
 fn fail(error: &Error) -> ExitStatus {
-    eprintln!("error: {error}");
+    terminal::error(error);
     ExitStatus::from_kind(error.kind())
 }
 

@@ -89,6 +89,42 @@ impl Machine {
         self
     }
 
+    /// A fake `az` that never answers `get-access-token`: it starts a `sleep` child, writes that
+    /// child's PID to `sleep.pid` and then its own to `az.pid` (the marker that it is running),
+    /// and waits.
+    fn with_hanging_az(self) -> Self {
+        let script = format!(
+            "#!/bin/sh\n\
+             if [ \"$1\" = version ]; then echo '{{\"azure-cli\": \"2.91.0\"}}'; exit 0; fi\n\
+             sleep 300 &\n\
+             echo $! > '{root}/sleep.pid'\n\
+             echo $$ > '{root}/az.pid.tmp' && mv '{root}/az.pid.tmp' '{root}/az.pid'\n\
+             wait\n",
+            root = self.root().display(),
+        );
+        let az = self.root().join("bin/az");
+        std::fs::write(&az, script).expect("write az");
+        std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        self
+    }
+
+    /// A VS Code Azure Resources sign-in record for `username` in this machine's HOME.
+    fn with_auth_record(self, username: &str) -> Self {
+        let dir = self
+            .home()
+            .join(".azure/ms-azuretools.vscode-azureresourcegroups");
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let record = serde_json::json!({
+            "tenantId": TENANT,
+            "clientId": "aebc6443-996d-45c2-90f0-388ff96faa56",
+            "username": username,
+            "homeAccountId": "uid.utid",
+            "authority": "login.microsoftonline.com",
+        });
+        std::fs::write(dir.join("authRecord.json"), record.to_string()).expect("write record");
+        self
+    }
+
     fn with_az(self, stdout: &str, stderr: &str, exit: i32) -> Self {
         self.with_az_after(stdout, stderr, exit, "0")
     }
@@ -106,7 +142,12 @@ impl Machine {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_credchain"));
+        Command::from_std(self.std_command(args))
+    }
+
+    /// [`command`](Self::command) as a `std` command, for tests that spawn and signal it.
+    fn std_command(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_credchain"));
         let home = self.home();
         cmd.env_clear()
             .env(
@@ -704,14 +745,35 @@ fn doctor_bounds_each_provider() {
     let took = started.elapsed();
     run.assert_code(3);
     assert!(took < std::time::Duration::from_secs(15), "took {took:?}");
-    let cli = &run.json()["providers"][2];
+    let json = run.json();
+    let cli = &json["providers"][2];
     assert_eq!(cli["outcome"], "failed", "{cli}");
     assert_eq!(cli["kind"], "timed out", "{cli}");
+    // A limit shorter than the provider's own 10 s leaves that in place; the deadline wins.
+    assert_eq!(
+        json["configuration"]["azure_cli"]["process_timeout_seconds"],
+        10.0
+    );
     assert!(
         cli["elapsed_ms"]
             .as_u64()
             .is_some_and(|ms| (900..10_000).contains(&ms)),
         "{cli}"
+    );
+}
+
+#[test]
+fn doctor_timeout_longer_than_the_providers_reaches_az() {
+    // `--timeout 30` must give az 30 s, not the provider's default 10 s. The JSON reports the
+    // `process_timeout` of an Azure CLI provider built the way doctor builds the chain's.
+    let machine = Machine::new().with_az(&az_ok(&az_token()), "", 0);
+    let run = machine.run(&["doctor", "--timeout", "30", "-o", "json"]);
+    run.assert_code(0);
+    let json = run.json();
+    assert_eq!(json["timeout_seconds"], 30.0);
+    assert_eq!(
+        json["configuration"]["azure_cli"]["process_timeout_seconds"],
+        30.0
     );
 }
 
@@ -804,4 +866,181 @@ async fn tenant_outside_the_allow_list_is_refused() {
         "{run:#?}"
     );
     assert_eq!(entra.token_request_count(), 0, "refused before any request");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signals, write errors, terminal escapes
+
+/// Polls `done` every 20 ms for at most 30 s; `false` if it never held.
+fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::time::Instant::now() < give_up {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    done()
+}
+
+/// Whether process `pid` is alive (not a zombie) and its command line contains `marker`, so a
+/// reused PID does not count.
+fn alive(pid: u32, marker: &str) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.trim_start().chars().next());
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    !matches!(state, None | Some('Z' | 'X')) && String::from_utf8_lossy(&cmdline).contains(marker)
+}
+
+/// `credchain token` waits on an `az` that hangs; `signal` stops credchain, which must exit with
+/// `code` (128 + the signal) and leave neither `az` nor its child running.
+fn stop_signal_stops_az(signal: &str, code: i32) {
+    let machine = Machine::new().with_hanging_az();
+    let credchain = machine
+        .std_command(&["token"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn credchain");
+    let pid_of = |file: &str| -> Option<u32> {
+        std::fs::read_to_string(machine.root().join(file))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+    };
+    assert!(
+        eventually(|| pid_of("az.pid").is_some()),
+        "the fake az never started"
+    );
+    let az = pid_of("az.pid").expect("az pid");
+    let sleep = pid_of("sleep.pid").expect("sleep pid");
+    let az_marker = machine.root().join("bin/az").display().to_string();
+    assert!(
+        alive(az, &az_marker) && alive(sleep, "sleep"),
+        "az and its child run"
+    );
+
+    let sent = std::process::Command::new("kill")
+        .args(["-s", signal, &credchain.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success(), "kill -s {signal}");
+    let output = credchain.wait_with_output().expect("wait for credchain");
+    let run = Run::from(output);
+    run.assert_code(code);
+    assert!(
+        run.stderr.contains(&format!("interrupted by SIG{signal}")),
+        "{run:#?}"
+    );
+    assert_eq!(run.stdout, "");
+    assert!(
+        eventually(|| !alive(az, &az_marker) && !alive(sleep, "sleep")),
+        "az (alive: {}) or its sleep child (alive: {}) outlived credchain",
+        alive(az, &az_marker),
+        alive(sleep, "sleep")
+    );
+}
+
+#[test]
+fn sigterm_stops_az_and_exits_143() {
+    stop_signal_stops_az("TERM", 143);
+}
+
+#[test]
+fn sighup_stops_az_and_exits_129() {
+    stop_signal_stops_az("HUP", 129);
+}
+
+#[test]
+fn sigquit_stops_az_and_exits_131() {
+    stop_signal_stops_az("QUIT", 131);
+}
+
+#[test]
+fn sigint_stops_az_and_exits_130() {
+    stop_signal_stops_az("INT", 130);
+}
+
+#[test]
+fn stdout_write_errors_exit_1_but_a_closed_pipe_does_not() {
+    let token = az_token();
+    let machine = Machine::new().with_az(&az_ok(&token), "", 0);
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full")
+    };
+    for args in [
+        &["token", "-o", "token"][..],
+        &["token"],
+        &["doctor"],
+        &["doctor", "-o", "json"],
+    ] {
+        let output = machine
+            .std_command(args)
+            .stdout(full())
+            .output()
+            .expect("run credchain");
+        let run = Run::from(output);
+        run.assert_code(1).assert_never_shows(&token);
+        assert!(
+            run.stderr
+                .starts_with("error: cannot write the output to stdout: "),
+            "{args:?}: {run:#?}"
+        );
+    }
+
+    // A reader that went away is not an error: `credchain token | head -c0`.
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let output = machine
+        .std_command(&["token", "-o", "token"])
+        .stdout(writer)
+        .output()
+        .expect("run credchain");
+    let run = Run::from(output);
+    run.assert_code(0);
+    assert_eq!(run.stderr, "", "{run:#?}");
+}
+
+#[test]
+fn control_characters_never_reach_the_terminal() {
+    // VS Code's sign-in record names the user; the VS Code provider's message repeats it.
+    let machine = Machine::new().with_auth_record("ada\u{1b}]0;pwned\u{7}\u{1b}[2J@contoso.com");
+    let raw = |text: &str| text.contains('\u{1b}') || text.contains('\u{7}');
+    let run = machine.run(&["token"]);
+    run.assert_code(3);
+    assert!(
+        run.stderr
+            .contains("signed in as `ada\\u{1b}]0;pwned\\u{7}\\u{1b}[2J@contoso.com`"),
+        "{run:#?}"
+    );
+    assert!(!raw(&run.stderr), "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("\n  2. VisualStudioCodeCredential (unavailable, "),
+        "the report keeps its lines: {run:#?}"
+    );
+    let doctor = machine.run(&["doctor"]);
+    assert!(doctor.stdout.contains("ada\\u{1b}]0;pwned"), "{doctor:#?}");
+    assert!(!raw(&doctor.stdout) && !raw(&doctor.stderr), "{doctor:#?}");
+
+    // What the user typed, echoed back by our checks (escaped) and by clap (which drops
+    // control characters from its messages).
+    for (args, escaped) in [
+        (&["token", "--scope", "https://x/.default\u{1b}[31m"][..], true),
+        (&["token", "--tenant", "t\u{7}"], true),
+        (&["token", "--output", "\u{7}\u{1b}[31mjson"], false),
+        (&["doctor", "--timeout", "\u{7}\u{1b}[2J"], false),
+        (&["\u{7}\u{1b}[2J"], false),
+    ] {
+        let run = machine.run(args);
+        run.assert_code(2);
+        assert!(!raw(&run.stderr), "{args:?}: {run:#?}");
+        assert_eq!(run.stderr.contains("\\u{"), escaped, "{args:?}: {run:#?}");
+    }
 }
