@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use credchain_core::tenant::{ADFS, same_tenant};
 use credchain_core::{
     AccessToken, Env, Error, ErrorKind, Secret, TokenCredential, TokenRequestOptions, validate,
 };
@@ -65,7 +66,6 @@ pub struct VsCodeCredential {
     tenant: String,
     tenant_source: SettingSource,
     authority_source: Option<SettingSource>,
-    additionally_allowed_tenants: Vec<String>,
     auth_record_paths: Result<Vec<PathBuf>, String>,
     store: Arc<dyn SecretStore>,
     store_timeout: Duration,
@@ -85,17 +85,14 @@ pub struct VsCodeCredential {
 /// let credential = VsCodeCredential::builder()
 ///     .env(Env::from_pairs([("HOME", dir.path().to_str().unwrap_or_default())]))
 ///     .tenant_id("contoso.onmicrosoft.com")
-///     .additionally_allowed_tenants(["*"])
 ///     .secret_store(MemorySecretStore::new())
 ///     .build()?;
 /// assert_eq!(credential.home_tenant(), Some("contoso.onmicrosoft.com"));
-/// assert_eq!(credential.additionally_allowed_tenants(), ["*"]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct VsCodeCredentialBuilder {
     authority: Option<String>,
     tenant_id: Option<String>,
-    additionally_allowed_tenants: Vec<String>,
     settings_path: Option<PathBuf>,
     auth_record_path: Option<PathBuf>,
     env: Env,
@@ -111,7 +108,6 @@ impl Default for VsCodeCredentialBuilder {
         VsCodeCredentialBuilder {
             authority: None,
             tenant_id: None,
-            additionally_allowed_tenants: Vec::new(),
             settings_path: None,
             auth_record_path: None,
             env: Env::process(),
@@ -137,19 +133,6 @@ impl VsCodeCredentialBuilder {
     /// `organizations` (work and school accounts only). A blank value counts as unset.
     pub fn tenant_id(mut self, tenant_id: impl Into<String>) -> Self {
         self.tenant_id = Some(tenant_id.into());
-        self
-    }
-
-    /// Tenants besides the home tenant that tokens may be requested for (`*` for any).
-    ///
-    /// The credential does not enforce this list itself: credchain's tenant middleware reads
-    /// it through [`VsCodeCredential::additionally_allowed_tenants`].
-    pub fn additionally_allowed_tenants<I, S>(mut self, tenants: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.additionally_allowed_tenants = tenants.into_iter().map(Into::into).collect();
         self
     }
 
@@ -220,8 +203,8 @@ impl VsCodeCredentialBuilder {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::InvalidInput`] for an invalid `tenant_id`, `authority` or additionally
-    /// allowed tenant, or a zero `secret_store_timeout`, and the token client's own build errors.
+    /// [`ErrorKind::InvalidInput`] for an invalid `tenant_id` or `authority`, or a zero
+    /// `secret_store_timeout`, and the token client's own build errors.
     pub fn build(self) -> Result<VsCodeCredential, Error> {
         let invalid = |message: String| Error::invalid_input(CREDENTIAL_NAME, message);
         let option_tenant = match self.tenant_id.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
@@ -235,12 +218,6 @@ impl VsCodeCredentialBuilder {
             return Err(invalid(
                 "the `secret_store_timeout` option must be greater than zero".to_owned(),
             ));
-        }
-        for tenant in &self.additionally_allowed_tenants {
-            if tenant != "*" {
-                validate::tenant_id(tenant)
-                    .map_err(|e| invalid(format!("the `additionally_allowed_tenants` option: {e}")))?;
-            }
         }
         let option_authority = match &self.authority {
             Some(authority) => Some(
@@ -289,7 +266,7 @@ impl VsCodeCredentialBuilder {
             },
             (None, None) => (DEFAULT_TENANT.to_owned(), SettingSource::Default),
         };
-        if tenant.eq_ignore_ascii_case("adfs") {
+        if same_tenant(&tenant, ADFS) {
             problem.get_or_insert_with(adfs_unavailable);
         }
 
@@ -341,7 +318,6 @@ impl VsCodeCredentialBuilder {
             tenant,
             tenant_source,
             authority_source,
-            additionally_allowed_tenants: self.additionally_allowed_tenants,
             auth_record_paths,
             store: self.store.unwrap_or_else(|| Arc::new(OsSecretStore::new())),
             store_timeout: self.store_timeout,
@@ -400,12 +376,6 @@ impl VsCodeCredential {
         Self::builder().build()
     }
 
-    /// The tenants besides the home tenant that this credential was allowed (`*` for any),
-    /// for credchain's tenant middleware to enforce.
-    pub fn additionally_allowed_tenants(&self) -> &[String] {
-        &self.additionally_allowed_tenants
-    }
-
     /// The cloud named in VS Code's settings (`AzureCloud` by default): also the secret-store
     /// account the refresh token is read from.
     pub fn cloud(&self) -> &str {
@@ -437,22 +407,6 @@ impl VsCodeCredential {
             self.store.name(),
             &record,
         )
-    }
-
-    fn validate_request(&self, scopes: &[&str], options: &TokenRequestOptions) -> Result<(), Error> {
-        if scopes.is_empty() {
-            return Err(Error::invalid_input(
-                CREDENTIAL_NAME,
-                "at least one scope is required",
-            ));
-        }
-        for scope in scopes {
-            validate::scope(scope).map_err(|e| Error::invalid_input(CREDENTIAL_NAME, e))?;
-        }
-        if let Some(tenant) = options.tenant_id() {
-            validate::tenant_id(tenant).map_err(|e| Error::invalid_input(CREDENTIAL_NAME, e))?;
-        }
-        Ok(())
     }
 
     /// The refresh token to redeem: the one in memory, else the one in the secret store.
@@ -590,10 +544,10 @@ impl TokenCredential for VsCodeCredential {
     }
 
     async fn get_token(&self, scopes: &[&str], options: &TokenRequestOptions) -> Result<AccessToken, Error> {
-        self.validate_request(scopes, options)?;
+        validate::request(CREDENTIAL_NAME, scopes, options)?;
         let client = self.client.as_ref().map_err(Clone::clone)?;
         let tenant = options.tenant_id().unwrap_or(&self.tenant);
-        if tenant.eq_ignore_ascii_case("adfs") {
+        if same_tenant(tenant, ADFS) {
             return Err(adfs_unavailable());
         }
         let refresh_token = self.refresh_token(options.deadline()).await?;
@@ -649,7 +603,6 @@ impl fmt::Debug for VsCodeCredential {
             .field("cloud", &self.cloud)
             .field("tenant", &self.tenant)
             .field("authority", &self.authority().map(Authority::as_str))
-            .field("additionally_allowed_tenants", &self.additionally_allowed_tenants)
             .field("secret_store", &self.store.name())
             .field("settings", &self.settings.path())
             .finish_non_exhaustive()
@@ -661,7 +614,6 @@ impl fmt::Debug for VsCodeCredentialBuilder {
         f.debug_struct("VsCodeCredentialBuilder")
             .field("authority", &self.authority)
             .field("tenant_id", &self.tenant_id)
-            .field("additionally_allowed_tenants", &self.additionally_allowed_tenants)
             .field("settings_path", &self.settings_path)
             .field("auth_record_path", &self.auth_record_path)
             .field("secret_store_timeout", &self.store_timeout)
@@ -761,7 +713,6 @@ mod tests {
         assert_eq!(credential.home_tenant(), Some("organizations"));
         assert_eq!(credential.authority(), Some(&Authority::public()));
         assert_eq!(credential.name(), "VisualStudioCodeCredential");
-        assert!(credential.additionally_allowed_tenants().is_empty());
     }
 
     #[test]
@@ -943,10 +894,6 @@ mod tests {
                 "the `authority` option",
             ),
             (
-                fixture.builder().additionally_allowed_tenants(["ok", "not ok"]),
-                "the `additionally_allowed_tenants` option",
-            ),
-            (
                 fixture.builder().secret_store_timeout(Duration::ZERO),
                 "the `secret_store_timeout` option must be greater than zero",
             ),
@@ -960,14 +907,6 @@ mod tests {
                 }
             }
         }
-        let allowed = fixture
-            .builder()
-            .additionally_allowed_tenants(["*", "t2"])
-            .build();
-        assert_eq!(
-            allowed.expect("build").additionally_allowed_tenants(),
-            ["*", "t2"]
-        );
     }
 
     #[test]
@@ -1012,6 +951,10 @@ mod tests {
         )
         .await;
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        // The shared request check (credchain_core::validate::request) also refuses claims that
+        // are not a JSON object, before anything is read.
+        let e = error_of(&credential, &TokenRequestOptions::new().with_claims("not json")).await;
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
         assert_eq!(fixture.store.lookups(), 0);
     }
 

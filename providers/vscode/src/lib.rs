@@ -52,7 +52,7 @@
 //! | Situation | Kind |
 //! |---|---|
 //! | no scope, or an invalid scope or tenant in the request | `InvalidInput` (nothing read or sent) |
-//! | invalid `tenant_id`, `authority` or allowed tenant option; zero `secret_store_timeout` | `InvalidInput` from `build()` |
+//! | invalid `tenant_id` or `authority` option; zero `secret_store_timeout` | `InvalidInput` from `build()` |
 //! | `AZURE_AUTHORITY_HOST` is not a valid https URL | `InvalidInput` |
 //! | `settings.json` unreadable, too big (> 16 MiB), not JSON, wrong value types, invalid `azure.tenant` | `Unavailable` naming the file and key |
 //! | custom cloud without an authority | `Unavailable` |

@@ -21,7 +21,7 @@ pub(crate) const TENANT_KEY: &str = "azure.tenant";
 /// The cloud VS Code uses when `azure.cloud` is not set.
 pub(crate) const DEFAULT_CLOUD: &str = "AzureCloud";
 /// The tenant VS Code uses when `azure.tenant` is not set (work and school accounts only).
-pub(crate) const DEFAULT_TENANT: &str = "organizations";
+pub(crate) const DEFAULT_TENANT: &str = credchain_core::tenant::ORGANIZATIONS;
 
 /// Which operating system's file layout to use. A parameter rather than a `cfg` so that every
 /// layout is tested on every platform.
