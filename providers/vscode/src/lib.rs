@@ -67,16 +67,18 @@
 #![forbid(unsafe_code)]
 
 mod auth_record;
-mod blocking;
+mod builder;
 mod credential;
+mod lookup;
+mod messages;
+mod refresh_token;
 mod settings;
 mod setup;
 mod store;
 
 pub use auth_record::VSCODE_CLIENT_ID;
-pub use credential::{
-    CREDENTIAL_NAME, DEFAULT_SECRET_STORE_TIMEOUT, KEYRING_SERVICE, VsCodeCredential, VsCodeCredentialBuilder,
-};
+pub use builder::VsCodeCredentialBuilder;
+pub use credential::{CREDENTIAL_NAME, DEFAULT_SECRET_STORE_TIMEOUT, KEYRING_SERVICE, VsCodeCredential};
 pub use setup::{SettingSource, VsCodeSetup};
 #[cfg(any(test, feature = "test-util"))]
 pub use store::MemorySecretStore;
