@@ -112,8 +112,9 @@ impl VsCodeCredentialBuilder {
         self
     }
 
-    /// How long a secret-store lookup may take ([`DEFAULT_SECRET_STORE_TIMEOUT`] by default).
-    /// Zero is refused by [`build`](Self::build): every lookup would be abandoned unread.
+    /// How long a request waits for the secret-store lookup ([`DEFAULT_SECRET_STORE_TIMEOUT`] by
+    /// default; the request's deadline can shorten it). Zero is refused by
+    /// [`build`](Self::build): every lookup would be abandoned unread.
     pub fn secret_store_timeout(mut self, timeout: Duration) -> Self {
         self.store_timeout = timeout;
         self

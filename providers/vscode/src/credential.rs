@@ -23,8 +23,10 @@ pub const CREDENTIAL_NAME: &str = "VisualStudioCodeCredential";
 /// The account is the cloud name (`AzureCloud`, `AzureChinaCloud`, …).
 pub const KEYRING_SERVICE: &str = "VS Code Azure";
 
-/// How long a secret-store lookup may take before the credential gives up (default 10 s). A
-/// locked keyring can block on an unlock prompt that nobody answers.
+/// How long a request waits for a secret-store lookup before the credential gives up (default
+/// 10 s). A locked keyring can block on an unlock prompt that nobody answers; the lookup itself
+/// cannot be cancelled, so it keeps running, and later requests wait for it rather than start
+/// another.
 pub const DEFAULT_SECRET_STORE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Authenticates as the Azure user signed in to Visual Studio Code.
