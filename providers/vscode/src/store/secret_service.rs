@@ -7,7 +7,9 @@
 //! The client is `secret-service`'s async API on Tokio (zbus with its `tokio` feature). Each
 //! lookup builds a current-thread Tokio runtime of its own and drives the client on it, on the
 //! calling thread, so it needs no runtime from the caller and leaves no task or thread behind:
-//! the D-Bus connection and its tasks go away with that runtime when the lookup returns. The
+//! the D-Bus connection and its tasks go away with that runtime when the lookup returns.
+//! (zbus built with only `tokio` "must be used from a thread running a tokio runtime": zbus
+//! 5.19 README, section on the `tokio` feature.) The
 //! credential calls this on a lookup thread of its own; a caller that is itself inside a Tokio
 //! runtime (where starting another runtime on the same thread would panic) gets the same lookup
 //! on a scoped thread.
