@@ -242,6 +242,70 @@ async fn dead_bus_child() {
     assert_eq!(direct.kind(), SecretStoreErrorKind::NotAvailable, "{direct}");
 }
 
+/// Runs [`hung_bus_child`] against a session bus that accepts connections and never answers
+/// (a socket that is listened on but never read), as a hung D-Bus peer would.
+#[test]
+fn a_hung_bus_keeps_one_lookup_thread_however_many_requests_time_out() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let socket = dir.path().join("hung-bus");
+    // Held open for the child's whole run: the kernel completes its connects, nobody replies.
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).expect("bind");
+    let output = Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "hung_bus_child",
+            "--include-ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            format!("unix:path={}", socket.display()),
+        )
+        .env("XDG_RUNTIME_DIR", dir.path())
+        .output()
+        .expect("run the child test");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "run by a_hung_bus_keeps_one_lookup_thread_however_many_requests_time_out in a child process"]
+async fn hung_bus_child() {
+    let threads = || std::fs::read_dir("/proc/self/task").map(Iterator::count).ok();
+    let home = tempfile::tempdir().expect("temp dir");
+    let credential = VsCodeCredential::builder()
+        .env(Env::from_pairs([("HOME", home.path().display().to_string())]))
+        .secret_store_timeout(std::time::Duration::from_millis(100))
+        .build()
+        .expect("build");
+    let before = threads();
+    for attempt in 0..6 {
+        let e = credential
+            .get_token(&[ARM], &TokenRequestOptions::default())
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+        let expected = if attempt == 0 {
+            "the Secret Service did not answer within 0.1 s; it may be locked"
+        } else {
+            "an earlier request's lookup, running for"
+        };
+        assert!(e.message().contains(expected), "attempt {attempt}: {e}");
+    }
+    // One stuck lookup thread (and whatever its private runtime started), not one per request.
+    if let (Some(before), Some(after)) = (before, threads()) {
+        assert!(
+            after.saturating_sub(before) <= 3,
+            "{before} threads before, {after} after six timed-out requests"
+        );
+    }
+}
+
 /// Runs [`locked_keyring_child`] on a bus and keyring of its own (locking the shared keyring
 /// would break the other tests running in parallel).
 #[test]
