@@ -8,7 +8,7 @@ use credchain_core::{Error, Secret};
 
 use crate::credential::{CREDENTIAL_NAME, KEYRING_SERVICE};
 use crate::lookup::{LookupError, SingleLookup};
-use crate::messages::{empty_item, lookup_failure, no_item, store_failure};
+use crate::messages::{empty_item, lookup_failure, no_item, store_failure, unavailable};
 use crate::store::{SecretStore, SecretStoreError};
 
 /// What a store lookup returns.
@@ -100,7 +100,7 @@ impl RefreshTokens {
             Err(e @ LookupError::TimedOut { .. }) => {
                 Err(NoToken::Missing(lookup_failure(store_name, timeout, &e)))
             }
-            Err(e) => Err(NoToken::Fail(crate::messages::unavailable(lookup_failure(
+            Err(e) => Err(NoToken::Fail(unavailable(lookup_failure(
                 store_name, timeout, &e,
             )))),
         }
