@@ -6,9 +6,9 @@
 //! OS broker (WAM), which credchain does not use, so the record only lets credchain tell the
 //! user who is signed in and what to do instead.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use credchain_core::fs::{ReadErrorKind, read_bounded};
 use credchain_core::{Env, validate};
 use serde_json::{Map, Value};
 
@@ -64,46 +64,34 @@ impl AuthRecordState {
     }
 }
 
-/// Reads the first of `paths` that exists. Like the Azure SDKs, a later path is not tried when
-/// the first existing one is invalid.
+/// Reads the first of `paths` that exists, through [`read_bounded`]. Like the Azure SDKs, a
+/// later path is not tried when the first existing one is invalid.
 pub(crate) fn load_auth_record(paths: Result<Vec<PathBuf>, String>) -> AuthRecordState {
     let Ok(candidates) = &paths else {
         return AuthRecordState::Missing(paths);
     };
     for path in candidates {
-        // Opening a FIFO or a device would block or never end: only regular files are read.
-        if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
-            return AuthRecordState::Invalid(path.clone(), "is not a regular file".to_owned());
-        }
-        match std::fs::File::open(path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+        let bytes = match read_bounded(path, AUTH_RECORD_MAX_BYTES) {
+            Ok(bytes) => bytes,
             Err(e) => {
-                return AuthRecordState::Invalid(path.clone(), format!("cannot be read: {e}"));
+                let why = match e.kind() {
+                    ReadErrorKind::NotFound => continue,
+                    ReadErrorKind::NotRegularFile => "is not a regular file".to_owned(),
+                    ReadErrorKind::TooLarge => format!(
+                        "is larger than {} KiB, so it is probably corrupt",
+                        AUTH_RECORD_MAX_BYTES / 1024
+                    ),
+                    _ => format!("cannot be read: {}", e.reason()),
+                };
+                return AuthRecordState::Invalid(path.clone(), why);
             }
-            Ok(file) => return read_open_record(path, file),
-        }
+        };
+        return match parse_auth_record(&bytes) {
+            Ok(record) => AuthRecordState::Valid(path.clone(), record),
+            Err(reason) => AuthRecordState::Invalid(path.clone(), reason),
+        };
     }
     AuthRecordState::Missing(paths)
-}
-
-fn read_open_record(path: &Path, file: std::fs::File) -> AuthRecordState {
-    let mut bytes = Vec::new();
-    if let Err(e) = file.take(AUTH_RECORD_MAX_BYTES + 1).read_to_end(&mut bytes) {
-        return AuthRecordState::Invalid(path.to_owned(), format!("cannot be read: {e}"));
-    }
-    if bytes.len() as u64 > AUTH_RECORD_MAX_BYTES {
-        return AuthRecordState::Invalid(
-            path.to_owned(),
-            format!(
-                "is larger than {} KiB, so it is probably corrupt",
-                AUTH_RECORD_MAX_BYTES / 1024
-            ),
-        );
-    }
-    match parse_auth_record(&bytes) {
-        Ok(record) => AuthRecordState::Valid(path.to_owned(), record),
-        Err(reason) => AuthRecordState::Invalid(path.to_owned(), reason),
-    }
 }
 
 /// Parses and validates a record: a JSON object with five non-empty strings (`tenantId`,
@@ -304,6 +292,20 @@ mod tests {
                 assert_eq!(reason, "is larger than 10 KiB, so it is probably corrupt")
             }
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_directory_is_refused_with_its_path_and_later_paths_are_not_tried() {
+        let dir = tempfile::tempdir().unwrap();
+        let later = dir.path().join("later.json");
+        std::fs::write(&later, VALID).unwrap();
+        match load_auth_record(Ok(vec![dir.path().to_owned(), later])) {
+            AuthRecordState::Invalid(path, reason) => {
+                assert_eq!(path, dir.path());
+                assert_eq!(reason, "is not a regular file");
+            }
+            other => panic!("expected invalid, got {other:?}"),
         }
     }
 

@@ -1,23 +1,20 @@
-//! [`VsCodeCredential`]: the type, its builder and its [`TokenCredential`] impl.
+//! [`VsCodeCredential`]: the type, what it reports about itself, and its [`TokenCredential`]
+//! impl (validate, resolve the tenant, get the refresh token, redeem it at Microsoft Entra).
 
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use credchain_core::{
-    AccessToken, Env, Error, ErrorKind, Secret, TokenCredential, TokenRequestOptions, validate,
-};
-use credchain_entra::{AZURE_AUTHORITY_HOST, Authority, EntraClient, EntraClientBuilder, Grant};
+use credchain_core::tenant::{ADFS, same_tenant};
+use credchain_core::{AccessToken, Error, ErrorKind, TokenCredential, TokenRequestOptions, validate};
+use credchain_entra::{Authority, EntraClient, Grant};
 
-use crate::auth_record::{AuthRecordState, VSCODE_CLIENT_ID, default_auth_record_paths, load_auth_record};
-use crate::blocking::{BlockingError, run_blocking};
-use crate::settings::{
-    CLOUD_KEY, DEFAULT_CLOUD, DEFAULT_TENANT, Os, SettingsState, TENANT_KEY, default_settings_path,
-    read_settings,
-};
+use crate::auth_record::{VSCODE_CLIENT_ID, load_auth_record};
+use crate::builder::VsCodeCredentialBuilder;
+use crate::messages::{TROUBLESHOOT, adfs_unavailable, without_refresh_token};
+use crate::refresh_token::{NoToken, RefreshTokens};
+use crate::settings::{Os, SettingsState};
 use crate::setup::{SettingSource, VsCodeSetup};
-use crate::store::{OsSecretStore, SecretStore, SecretStoreError, SecretStoreErrorKind};
 
 /// The provider's name in errors, tracing and `AZURE_TOKEN_CREDENTIALS`.
 pub const CREDENTIAL_NAME: &str = "VisualStudioCodeCredential";
@@ -26,11 +23,11 @@ pub const CREDENTIAL_NAME: &str = "VisualStudioCodeCredential";
 /// The account is the cloud name (`AzureCloud`, `AzureChinaCloud`, …).
 pub const KEYRING_SERVICE: &str = "VS Code Azure";
 
-/// How long a secret-store lookup may take before the credential gives up (default 10 s). A
-/// locked keyring can block on an unlock prompt that nobody answers.
+/// How long a request waits for a secret-store lookup before the credential gives up (default
+/// 10 s). A locked keyring can block on an unlock prompt that nobody answers; the lookup itself
+/// cannot be cancelled, so it keeps running, and later requests wait for it rather than start
+/// another.
 pub const DEFAULT_SECRET_STORE_TIMEOUT: Duration = Duration::from_secs(10);
-
-const TROUBLESHOOT: &str = "sign in with `az login` and use AzureCliCredential instead";
 
 /// Authenticates as the Azure user signed in to Visual Studio Code.
 ///
@@ -58,330 +55,18 @@ const TROUBLESHOOT: &str = "sign in with `az login` and use AzureCliCredential i
 /// # let _ = token; Ok(()) }
 /// ```
 pub struct VsCodeCredential {
-    os: Os,
-    settings: SettingsState,
-    cloud: String,
-    cloud_source: SettingSource,
-    tenant: String,
-    tenant_source: SettingSource,
-    authority_source: Option<SettingSource>,
-    additionally_allowed_tenants: Vec<String>,
-    auth_record_paths: Result<Vec<PathBuf>, String>,
-    store: Arc<dyn SecretStore>,
-    store_timeout: Duration,
+    pub(crate) os: Os,
+    pub(crate) settings: SettingsState,
+    pub(crate) cloud: String,
+    pub(crate) cloud_source: SettingSource,
+    pub(crate) tenant: String,
+    pub(crate) tenant_source: SettingSource,
+    pub(crate) authority_source: Option<SettingSource>,
+    pub(crate) auth_record_paths: Result<Vec<PathBuf>, String>,
     /// `Err` holds why the credential cannot try here (custom cloud, ADFS, bad settings).
-    client: Result<EntraClient, Error>,
+    pub(crate) client: Result<EntraClient, Error>,
     /// The refresh token in use: the one found in the store, then each rotated one.
-    refresh_token: Mutex<Option<Secret>>,
-}
-
-/// Builds a [`VsCodeCredential`]. Every option is optional.
-///
-/// ```
-/// use credchain_core::{Env, TokenCredential};
-/// use credchain_vscode::{MemorySecretStore, VsCodeCredential};
-///
-/// let dir = tempfile::tempdir()?;
-/// let credential = VsCodeCredential::builder()
-///     .env(Env::from_pairs([("HOME", dir.path().to_str().unwrap_or_default())]))
-///     .tenant_id("contoso.onmicrosoft.com")
-///     .additionally_allowed_tenants(["*"])
-///     .secret_store(MemorySecretStore::new())
-///     .build()?;
-/// assert_eq!(credential.home_tenant(), Some("contoso.onmicrosoft.com"));
-/// assert_eq!(credential.additionally_allowed_tenants(), ["*"]);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub struct VsCodeCredentialBuilder {
-    authority: Option<String>,
-    tenant_id: Option<String>,
-    additionally_allowed_tenants: Vec<String>,
-    settings_path: Option<PathBuf>,
-    auth_record_path: Option<PathBuf>,
-    env: Env,
-    store: Option<Arc<dyn SecretStore>>,
-    store_timeout: Duration,
-    client: Option<EntraClient>,
-    client_builder: Option<EntraClientBuilder>,
-    os: Os,
-}
-
-impl Default for VsCodeCredentialBuilder {
-    fn default() -> Self {
-        VsCodeCredentialBuilder {
-            authority: None,
-            tenant_id: None,
-            additionally_allowed_tenants: Vec::new(),
-            settings_path: None,
-            auth_record_path: None,
-            env: Env::process(),
-            store: None,
-            store_timeout: DEFAULT_SECRET_STORE_TIMEOUT,
-            client: None,
-            client_builder: None,
-            os: Os::current(),
-        }
-    }
-}
-
-impl VsCodeCredentialBuilder {
-    /// The Microsoft Entra authority host, such as `login.microsoftonline.com` or
-    /// `https://login.example.com`. Required for a custom cloud; otherwise it defaults to
-    /// `AZURE_AUTHORITY_HOST`, then to the authority of VS Code's `azure.cloud` setting.
-    pub fn authority(mut self, authority: impl Into<String>) -> Self {
-        self.authority = Some(authority.into());
-        self
-    }
-
-    /// The tenant to authenticate in. Defaults to VS Code's `azure.tenant` setting, then to
-    /// `organizations` (work and school accounts only). A blank value counts as unset.
-    pub fn tenant_id(mut self, tenant_id: impl Into<String>) -> Self {
-        self.tenant_id = Some(tenant_id.into());
-        self
-    }
-
-    /// Tenants besides the home tenant that tokens may be requested for (`*` for any).
-    ///
-    /// The credential does not enforce this list itself: credchain's tenant middleware reads
-    /// it through [`VsCodeCredential::additionally_allowed_tenants`].
-    pub fn additionally_allowed_tenants<I, S>(mut self, tenants: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.additionally_allowed_tenants = tenants.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// Reads VS Code's settings from `path` instead of the platform's default location (for
-    /// tests, VS Code Insiders, VSCodium or portable installs).
-    pub fn settings_path(mut self, path: impl Into<PathBuf>) -> Self {
-        self.settings_path = Some(path.into());
-        self
-    }
-
-    /// Reads the Azure Resources extension's sign-in record from `path` instead of
-    /// `~/.azure/ms-azuretools.vscode-azureresourcegroups/authRecord.json` (then `~/.Azure/…`).
-    pub fn auth_record_path(mut self, path: impl Into<PathBuf>) -> Self {
-        self.auth_record_path = Some(path.into());
-        self
-    }
-
-    /// Where `HOME`, `USERPROFILE`, `APPDATA`, `XDG_CONFIG_HOME`, `AZURE_AUTHORITY_HOST` (and
-    /// the HTTP client's TLS and proxy variables) are read from. Default: the process.
-    ///
-    /// The Linux Secret Service connection is the exception: it always reads
-    /// `DBUS_SESSION_BUS_ADDRESS` from the process environment.
-    pub fn env(mut self, env: Env) -> Self {
-        self.env = env;
-        self
-    }
-
-    /// Reads the refresh token from `store` instead of the OS secret store.
-    pub fn secret_store(mut self, store: impl SecretStore + 'static) -> Self {
-        self.store = Some(Arc::new(store));
-        self
-    }
-
-    /// How long a secret-store lookup may take ([`DEFAULT_SECRET_STORE_TIMEOUT`] by default).
-    /// Zero is refused by [`build`](Self::build): every lookup would be abandoned unread.
-    pub fn secret_store_timeout(mut self, timeout: Duration) -> Self {
-        self.store_timeout = timeout;
-        self
-    }
-
-    /// Sends token requests through `client`, **including its authority**, which then
-    /// replaces the one worked out from the options, `AZURE_AUTHORITY_HOST` and VS Code's
-    /// cloud setting. To keep that resolution and only change the HTTP setup (extra roots,
-    /// timeouts), use [`entra_client_builder`](Self::entra_client_builder).
-    pub fn entra_client(mut self, client: EntraClient) -> Self {
-        self.client = Some(client);
-        self
-    }
-
-    /// Builds the token client from `builder`, after setting its authority to the resolved
-    /// one and its environment to this credential's [`env`](Self::env).
-    pub fn entra_client_builder(mut self, builder: EntraClientBuilder) -> Self {
-        self.client_builder = Some(builder);
-        self
-    }
-
-    #[cfg(test)]
-    pub(crate) fn os(mut self, os: Os) -> Self {
-        self.os = os;
-        self
-    }
-
-    /// Reads VS Code's settings and builds the credential.
-    ///
-    /// Problems with the user's VS Code setup (unreadable settings, a custom cloud without an
-    /// authority, an ADFS tenant) do not fail here: they make every `get_token` call return
-    /// [`ErrorKind::Unavailable`] with the reason, so a chain moves on.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::InvalidInput`] for an invalid `tenant_id`, `authority` or additionally
-    /// allowed tenant, or a zero `secret_store_timeout`, and the token client's own build errors.
-    pub fn build(self) -> Result<VsCodeCredential, Error> {
-        let invalid = |message: String| Error::invalid_input(CREDENTIAL_NAME, message);
-        let option_tenant = match self.tenant_id.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            Some(tenant) => {
-                validate::tenant_id(tenant).map_err(|e| invalid(format!("the `tenant_id` option: {e}")))?;
-                Some(tenant.to_owned())
-            }
-            None => None,
-        };
-        if self.store_timeout.is_zero() {
-            return Err(invalid(
-                "the `secret_store_timeout` option must be greater than zero".to_owned(),
-            ));
-        }
-        for tenant in &self.additionally_allowed_tenants {
-            if tenant != "*" {
-                validate::tenant_id(tenant)
-                    .map_err(|e| invalid(format!("the `additionally_allowed_tenants` option: {e}")))?;
-            }
-        }
-        let option_authority = match &self.authority {
-            Some(authority) => Some(
-                Authority::parse(authority).map_err(|e| invalid(format!("the `authority` option: {e}")))?,
-            ),
-            None => None,
-        };
-
-        let settings = match &self.settings_path {
-            Some(path) => read_settings(path),
-            None => match default_settings_path(self.os, &self.env) {
-                Ok(path) => read_settings(&path),
-                Err(reason) => SettingsState::NoPath(reason),
-            },
-        };
-        let mut problem: Option<Error> = None;
-        let values = match settings.settings() {
-            Ok(values) => values,
-            Err(reason) => {
-                problem = Some(unavailable(reason.to_owned()));
-                Default::default()
-            }
-        };
-        let settings_shown = settings
-            .path()
-            .map(|p| format!("`{}`", p.display()))
-            .unwrap_or_else(|| "VS Code's settings".to_owned());
-
-        let (cloud, cloud_source) = match values.cloud {
-            Some(cloud) => (cloud, SettingSource::Settings),
-            None => (DEFAULT_CLOUD.to_owned(), SettingSource::Default),
-        };
-        let (tenant, tenant_source) = match (option_tenant, values.tenant) {
-            (Some(tenant), _) => (tenant, SettingSource::Option),
-            (None, Some(tenant)) => match validate::tenant_id(&tenant) {
-                Ok(()) => (tenant, SettingSource::Settings),
-                Err(e) => {
-                    problem.get_or_insert_with(|| {
-                        unavailable(format!(
-                            "`{TENANT_KEY}` in {settings_shown} is not usable: {e}; fix the setting, or \
-                             set the credential's tenant explicitly"
-                        ))
-                    });
-                    (DEFAULT_TENANT.to_owned(), SettingSource::Default)
-                }
-            },
-            (None, None) => (DEFAULT_TENANT.to_owned(), SettingSource::Default),
-        };
-        if tenant.eq_ignore_ascii_case("adfs") {
-            problem.get_or_insert_with(adfs_unavailable);
-        }
-
-        let (authority, authority_source) = if let Some(client) = &self.client {
-            (Some(client.authority().clone()), Some(SettingSource::Client))
-        } else if let Some(authority) = option_authority {
-            (Some(authority), Some(SettingSource::Option))
-        } else if self.env.non_blank(AZURE_AUTHORITY_HOST).is_some() {
-            match Authority::from_env(&self.env) {
-                Ok(authority) => (Some(authority), Some(SettingSource::Environment)),
-                Err(e) => {
-                    problem.get_or_insert_with(|| {
-                        Error::invalid_input(
-                            CREDENTIAL_NAME,
-                            format!("{e}; fix it, or unset it to use VS Code's cloud setting"),
-                        )
-                    });
-                    (None, None)
-                }
-            }
-        } else {
-            cloud_authority(&cloud, cloud_source, &settings_shown, &mut problem)
-        };
-
-        let client = match (problem, self.client, authority) {
-            (Some(problem), _, _) => Err(problem),
-            (None, Some(client), _) => Ok(client),
-            (None, None, Some(authority)) => Ok(self
-                .client_builder
-                .unwrap_or_default()
-                .provider_name(CREDENTIAL_NAME)
-                .env(self.env.clone())
-                .authority(authority)
-                .build()?),
-            (None, None, None) => Err(unavailable(
-                "no Microsoft Entra authority could be worked out; set the credential's authority",
-            )),
-        };
-
-        let auth_record_paths = match self.auth_record_path {
-            Some(path) => Ok(vec![path]),
-            None => default_auth_record_paths(self.os, &self.env),
-        };
-        Ok(VsCodeCredential {
-            os: self.os,
-            settings,
-            cloud,
-            cloud_source,
-            tenant,
-            tenant_source,
-            authority_source,
-            additionally_allowed_tenants: self.additionally_allowed_tenants,
-            auth_record_paths,
-            store: self.store.unwrap_or_else(|| Arc::new(OsSecretStore::new())),
-            store_timeout: self.store_timeout,
-            client,
-            refresh_token: Mutex::new(None),
-        })
-    }
-}
-
-/// The authority of VS Code's cloud, or records why a custom cloud cannot be used.
-fn cloud_authority(
-    cloud: &str,
-    source: SettingSource,
-    settings_shown: &str,
-    problem: &mut Option<Error>,
-) -> (Option<Authority>, Option<SettingSource>) {
-    match Authority::from_cloud_name(cloud) {
-        Some(authority) => (Some(authority), Some(source)),
-        None => {
-            problem.get_or_insert_with(|| {
-                unavailable(format!(
-                    "the custom cloud `{cloud}` is selected in VS Code (`{CLOUD_KEY}` in {settings_shown}); \
-                     set the credential's authority to that cloud's Microsoft Entra endpoint, or set \
-                     `{AZURE_AUTHORITY_HOST}`"
-                ))
-            });
-            (None, None)
-        }
-    }
-}
-
-fn unavailable(message: impl Into<String>) -> Error {
-    Error::unavailable(CREDENTIAL_NAME, message)
-}
-
-fn adfs_unavailable() -> Error {
-    unavailable(
-        "the tenant is `adfs`, and AD FS is not supported by this credential; use a Microsoft Entra \
-         tenant, or another credential",
-    )
+    pub(crate) refresh_tokens: RefreshTokens,
 }
 
 impl VsCodeCredential {
@@ -398,12 +83,6 @@ impl VsCodeCredential {
     /// As [`VsCodeCredentialBuilder::build`].
     pub fn new() -> Result<Self, Error> {
         Self::builder().build()
-    }
-
-    /// The tenants besides the home tenant that this credential was allowed (`*` for any),
-    /// for credchain's tenant middleware to enforce.
-    pub fn additionally_allowed_tenants(&self) -> &[String] {
-        &self.additionally_allowed_tenants
     }
 
     /// The cloud named in VS Code's settings (`AzureCloud` by default): also the secret-store
@@ -434,147 +113,10 @@ impl VsCodeCredential {
             self.authority().map(Authority::to_string),
             self.authority_source,
             self.client.as_ref().err().map(|e| e.message().to_owned()),
-            self.store.name(),
+            self.refresh_tokens.store_name(),
             &record,
         )
     }
-
-    fn validate_request(&self, scopes: &[&str], options: &TokenRequestOptions) -> Result<(), Error> {
-        if scopes.is_empty() {
-            return Err(Error::invalid_input(
-                CREDENTIAL_NAME,
-                "at least one scope is required",
-            ));
-        }
-        for scope in scopes {
-            validate::scope(scope).map_err(|e| Error::invalid_input(CREDENTIAL_NAME, e))?;
-        }
-        if let Some(tenant) = options.tenant_id() {
-            validate::tenant_id(tenant).map_err(|e| Error::invalid_input(CREDENTIAL_NAME, e))?;
-        }
-        Ok(())
-    }
-
-    /// The refresh token to redeem: the one in memory, else the one in the secret store.
-    async fn refresh_token(&self, deadline: Option<Instant>) -> Result<Secret, Error> {
-        if let Some(token) = lock(&self.refresh_token).clone() {
-            return Ok(token);
-        }
-        let mut timeout = self.store_timeout;
-        let mut cut_by_deadline = false;
-        if let Some(deadline) = deadline {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                // Starting a lookup (two threads, maybe a D-Bus call) that is abandoned at once
-                // would only leave work behind.
-                return Err(Error::timeout(
-                    CREDENTIAL_NAME,
-                    format!(
-                        "the request's deadline had already passed, so {} was not read",
-                        self.store.name()
-                    ),
-                ));
-            }
-            if left < timeout {
-                timeout = left;
-                cut_by_deadline = true;
-            }
-        }
-        let store = Arc::clone(&self.store);
-        let account = self.cloud.clone();
-        let found = run_blocking("credchain-vscode-secret-store", timeout, move || {
-            store.find_password(KEYRING_SERVICE, &account)
-        })
-        .await;
-        let store_name = self.store.name();
-        match found {
-            Ok(Ok(Some(token))) if !token.is_blank() => {
-                tracing::debug!(
-                    provider = CREDENTIAL_NAME,
-                    store = store_name,
-                    "found VS Code's refresh token"
-                );
-                let mut memo = lock(&self.refresh_token);
-                Ok(memo.get_or_insert(token).clone())
-            }
-            Ok(Ok(_)) => Err(self.without_refresh_token(format!(
-                "{store_name} has no item with service `{KEYRING_SERVICE}` and account `{}` (only the \
-                 Azure Account extension, version 0.9.11 or earlier, saved one there)",
-                self.cloud
-            ))),
-            Ok(Err(e)) => Err(self.without_refresh_token(store_failure(store_name, &e))),
-            Err(BlockingError::TimedOut) if cut_by_deadline => Err(Error::timeout(
-                CREDENTIAL_NAME,
-                format!("the request's deadline passed while reading {store_name}"),
-            )),
-            Err(BlockingError::TimedOut) => Err(self.without_refresh_token(format!(
-                "{store_name} did not answer within {} s; it may be locked and waiting for an unlock \
-                 prompt: unlock your keyring and try again",
-                timeout.as_secs_f64()
-            ))),
-            Err(BlockingError::Spawn(e)) => Err(unavailable(format!(
-                "cannot start a thread to read {store_name}: {e}"
-            ))),
-            Err(BlockingError::Panicked) => Err(unavailable(format!(
-                "reading {store_name} failed unexpectedly (the lookup panicked)"
-            ))),
-        }
-    }
-
-    /// The Unavailable error for "no refresh token", with what the sign-in record says.
-    fn without_refresh_token(&self, reason: String) -> Error {
-        let record = match load_auth_record(self.auth_record_paths.clone()) {
-            AuthRecordState::Valid(path, record) => format!(
-                "VS Code's Azure Resources extension is signed in as `{}` (`{}`), but that sign-in can \
-                 only be used through the OS authentication broker, which credchain does not use; run \
-                 `az login` as `{}` and use AzureCliCredential instead",
-                record.username,
-                path.display(),
-                record.username
-            ),
-            AuthRecordState::Invalid(path, why) => format!(
-                "the Azure Resources extension's sign-in record `{}` {why}; sign in again in VS Code, or \
-                 {TROUBLESHOOT}",
-                path.display()
-            ),
-            AuthRecordState::Missing(Ok(paths)) => format!(
-                "no Azure Resources extension sign-in was found either ({}); {TROUBLESHOOT}",
-                paths
-                    .iter()
-                    .map(|p| format!("`{}`", p.display()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            AuthRecordState::Missing(Err(why)) => {
-                format!(
-                    "the Azure Resources extension's sign-in record was not looked for ({why}); {TROUBLESHOOT}"
-                )
-            }
-        };
-        unavailable(format!("no refresh token from VS Code: {reason}; {record}"))
-    }
-
-    fn forget_refresh_token(&self, used: &Secret) {
-        let mut memo = lock(&self.refresh_token);
-        if memo.as_ref() == Some(used) {
-            *memo = None;
-        }
-    }
-}
-
-fn store_failure(store_name: &str, e: &SecretStoreError) -> String {
-    match e.kind() {
-        SecretStoreErrorKind::Locked => format!(
-            "{store_name} is locked ({e}); unlock your keyring (for example by logging in to the desktop \
-             session) and try again"
-        ),
-        SecretStoreErrorKind::NotAvailable => format!("{store_name} is not available: {e}"),
-        _ => format!("reading {store_name} failed: {e}"),
-    }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[async_trait::async_trait]
@@ -590,13 +132,20 @@ impl TokenCredential for VsCodeCredential {
     }
 
     async fn get_token(&self, scopes: &[&str], options: &TokenRequestOptions) -> Result<AccessToken, Error> {
-        self.validate_request(scopes, options)?;
+        validate::request(CREDENTIAL_NAME, scopes, options)?;
         let client = self.client.as_ref().map_err(Clone::clone)?;
         let tenant = options.tenant_id().unwrap_or(&self.tenant);
-        if tenant.eq_ignore_ascii_case("adfs") {
+        if same_tenant(tenant, ADFS) {
             return Err(adfs_unavailable());
         }
-        let refresh_token = self.refresh_token(options.deadline()).await?;
+        let refresh_token = match self.refresh_tokens.get(options.deadline()).await {
+            Ok(token) => token,
+            Err(NoToken::Fail(e)) => return Err(e),
+            Err(NoToken::Missing(reason)) => {
+                let record = load_auth_record(self.auth_record_paths.clone());
+                return Err(without_refresh_token(&reason, record));
+            }
+        };
         let grant = Grant::RefreshToken {
             client_id: VSCODE_CLIENT_ID,
             refresh_token: &refresh_token,
@@ -607,17 +156,13 @@ impl TokenCredential for VsCodeCredential {
         {
             Ok(response) => {
                 if let Some(rotated) = response.refresh_token.filter(|t| !t.is_blank()) {
-                    tracing::debug!(
-                        provider = CREDENTIAL_NAME,
-                        "keeping the rotated refresh token in memory"
-                    );
-                    *lock(&self.refresh_token) = Some(rotated);
+                    self.refresh_tokens.keep_rotated(rotated);
                 }
                 Ok(response.token)
             }
             Err(e) if refresh_token_refused(&e) => {
                 // The store may hold a newer token next time (the user signed in again).
-                self.forget_refresh_token(&refresh_token);
+                self.refresh_tokens.forget(&refresh_token);
                 Err(Error::authentication_failed(
                     CREDENTIAL_NAME,
                     format!(
@@ -649,22 +194,8 @@ impl fmt::Debug for VsCodeCredential {
             .field("cloud", &self.cloud)
             .field("tenant", &self.tenant)
             .field("authority", &self.authority().map(Authority::as_str))
-            .field("additionally_allowed_tenants", &self.additionally_allowed_tenants)
-            .field("secret_store", &self.store.name())
+            .field("secret_store", &self.refresh_tokens.store_name())
             .field("settings", &self.settings.path())
-            .finish_non_exhaustive()
-    }
-}
-
-impl fmt::Debug for VsCodeCredentialBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VsCodeCredentialBuilder")
-            .field("authority", &self.authority)
-            .field("tenant_id", &self.tenant_id)
-            .field("additionally_allowed_tenants", &self.additionally_allowed_tenants)
-            .field("settings_path", &self.settings_path)
-            .field("auth_record_path", &self.auth_record_path)
-            .field("secret_store_timeout", &self.store_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -673,7 +204,10 @@ impl fmt::Debug for VsCodeCredentialBuilder {
 mod tests {
     use super::*;
     use crate::MemorySecretStore;
+    use crate::store::{SecretStore, SecretStoreError, SecretStoreErrorKind};
+    use credchain_core::Env;
     use std::path::Path;
+    use std::time::Instant;
 
     const SCOPE: &str = "https://management.azure.com/.default";
     const VALID_RECORD: &str = r#"{"tenantId": "12345678-1234-1234-1234-123456789012",
@@ -761,7 +295,6 @@ mod tests {
         assert_eq!(credential.home_tenant(), Some("organizations"));
         assert_eq!(credential.authority(), Some(&Authority::public()));
         assert_eq!(credential.name(), "VisualStudioCodeCredential");
-        assert!(credential.additionally_allowed_tenants().is_empty());
     }
 
     #[test]
@@ -943,10 +476,6 @@ mod tests {
                 "the `authority` option",
             ),
             (
-                fixture.builder().additionally_allowed_tenants(["ok", "not ok"]),
-                "the `additionally_allowed_tenants` option",
-            ),
-            (
                 fixture.builder().secret_store_timeout(Duration::ZERO),
                 "the `secret_store_timeout` option must be greater than zero",
             ),
@@ -960,14 +489,6 @@ mod tests {
                 }
             }
         }
-        let allowed = fixture
-            .builder()
-            .additionally_allowed_tenants(["*", "t2"])
-            .build();
-        assert_eq!(
-            allowed.expect("build").additionally_allowed_tenants(),
-            ["*", "t2"]
-        );
     }
 
     #[test]
@@ -1012,6 +533,10 @@ mod tests {
         )
         .await;
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        // The shared request check (credchain_core::validate::request) also refuses claims that
+        // are not a JSON object, before anything is read.
+        let e = error_of(&credential, &TokenRequestOptions::new().with_claims("not json")).await;
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
         assert_eq!(fixture.store.lookups(), 0);
     }
 
@@ -1045,11 +570,22 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn blank_item_counts_as_missing() {
-        let fixture = Fixture::new();
-        fixture.store.insert(KEYRING_SERVICE, "AzureCloud", "  ");
-        let e = error_of(&fixture.build(), &TokenRequestOptions::default()).await;
-        assert_unavailable(&e, &["has no item"]);
+    async fn an_empty_item_is_reported_as_empty_not_missing() {
+        for empty in ["", "  "] {
+            let fixture = Fixture::new();
+            fixture.store.insert(KEYRING_SERVICE, "AzureCloud", empty);
+            let e = error_of(&fixture.build(), &TokenRequestOptions::default()).await;
+            assert_unavailable(
+                &e,
+                &[
+                    "the in-memory secret store has an item with service `VS Code Azure` and account \
+                     `AzureCloud`, but its secret is empty",
+                    "sign in to Azure in VS Code again",
+                    "no Azure Resources extension sign-in was found",
+                ],
+            );
+            assert!(!e.message().contains("has no item"), "{e}");
+        }
     }
 
     #[tokio::test]
@@ -1141,6 +677,79 @@ mod tests {
         let e = error_of(&credential, &TokenRequestOptions::default()).await;
         assert!(start.elapsed() < Duration::from_secs(3), "{:?}", start.elapsed());
         assert_unavailable(&e, &["did not answer within 0.1 s", "unlock"]);
+    }
+
+    /// A store whose lookups block until the test opens its gate: a hung D-Bus peer.
+    #[derive(Debug, Default)]
+    struct HungStore {
+        open: std::sync::Mutex<bool>,
+        opened: std::sync::Condvar,
+        lookups: std::sync::atomic::AtomicUsize,
+    }
+
+    impl HungStore {
+        fn release(&self) {
+            *self
+                .open
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = true;
+            self.opened.notify_all();
+        }
+    }
+
+    impl SecretStore for HungStore {
+        fn name(&self) -> &str {
+            "the hung store"
+        }
+
+        fn find_password(
+            &self,
+            _: &str,
+            _: &str,
+        ) -> Result<Option<credchain_core::Secret>, SecretStoreError> {
+            self.lookups.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut open = self
+                .open
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            while !*open {
+                open = self
+                    .opened
+                    .wait(open)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
+            Ok(None)
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_hung_store_gets_one_lookup_however_many_requests_time_out() {
+        let store = std::sync::Arc::new(HungStore::default());
+        let credential = Fixture::new()
+            .builder()
+            .secret_store(std::sync::Arc::clone(&store))
+            .secret_store_timeout(Duration::from_millis(20))
+            .build()
+            .expect("build");
+        let first = error_of(&credential, &TokenRequestOptions::default()).await;
+        assert_unavailable(&first, &["the hung store did not answer within 0.02 s", "unlock"]);
+        for _ in 0..3 {
+            let again = error_of(&credential, &TokenRequestOptions::default()).await;
+            assert_unavailable(
+                &again,
+                &[
+                    "the hung store did not answer within 0.02 s: an earlier request's lookup, running for",
+                    "no second lookup is started while one is outstanding",
+                    "`az login`",
+                ],
+            );
+        }
+        assert_eq!(
+            store.lookups.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "one stuck thread, not one per request"
+        );
+        store.release();
     }
 
     #[tokio::test]

@@ -32,8 +32,12 @@
 //!    Entra returns, kept in memory): the OS secret store's item with service `VS Code Azure`
 //!    and account = the cloud name — a Secret Service item with attributes `service` and
 //!    `account` on Linux, a Keychain generic password on macOS, the Credential Manager
-//!    credential `VS Code Azure/<cloud>` on Windows. The lookup runs on its own thread under a
-//!    timeout ([`DEFAULT_SECRET_STORE_TIMEOUT`]). It is redeemed with the refresh-token grant at
+//!    credential `VS Code Azure/<cloud>` on Windows. The lookup runs on an OS thread of its own
+//!    (never a runtime worker) under a timeout ([`DEFAULT_SECRET_STORE_TIMEOUT`], and never past
+//!    the request's deadline); at most one lookup per credential is outstanding, so requests
+//!    that arrive while one is still running (even one that already timed out for its caller,
+//!    such as a lookup stuck on a hung D-Bus peer) wait for it instead of starting another. It
+//!    is redeemed with the refresh-token grant at
 //!    `{authority}/{tenant}/oauth2/v2.0/token`, client ID [`VSCODE_CLIENT_ID`]. Nothing is
 //!    ever written to the secret store.
 //! 5. **When there is no refresh token**: the Azure Resources extension's sign-in record
@@ -47,18 +51,26 @@
 //! connection, which reads `DBUS_SESSION_BUS_ADDRESS` (else `$XDG_RUNTIME_DIR/bus`) from the
 //! process environment.
 //!
+//! # Runtime
+//!
+//! `get_token` must run inside a Tokio runtime (multi-thread or current-thread), as
+//! credchain-entra's HTTP client also needs. The secret-store lookup never blocks that runtime.
+//! On Linux the Secret Service client is `secret-service` on Tokio: each lookup drives it on a
+//! current-thread runtime of its own, on the lookup thread, which ends with the lookup.
+//!
 //! # Errors
 //!
 //! | Situation | Kind |
 //! |---|---|
 //! | no scope, or an invalid scope or tenant in the request | `InvalidInput` (nothing read or sent) |
-//! | invalid `tenant_id`, `authority` or allowed tenant option; zero `secret_store_timeout` | `InvalidInput` from `build()` |
+//! | invalid `tenant_id` or `authority` option; zero `secret_store_timeout` | `InvalidInput` from `build()` |
 //! | `AZURE_AUTHORITY_HOST` is not a valid https URL | `InvalidInput` |
 //! | `settings.json` unreadable, too big (> 16 MiB), not JSON, wrong value types, invalid `azure.tenant` | `Unavailable` naming the file and key |
 //! | custom cloud without an authority | `Unavailable` |
 //! | tenant `adfs` | `Unavailable` |
-//! | no Secret Service / D-Bus session, keyring locked, lookup timed out | `Unavailable` naming the store |
-//! | no refresh-token item (with or without a sign-in record) | `Unavailable` naming the item and the record |
+//! | no Secret Service / D-Bus session, keyring locked, lookup timed out (or an earlier one is still running) | `Unavailable` naming the store |
+//! | no refresh-token item, or one whose secret is empty (with or without a sign-in record) | `Unavailable` naming the item, what was wrong with it, and the record |
+//! | called outside a Tokio runtime (its timer is needed to wait for the store) | `Unavailable` |
 //! | Microsoft Entra refuses the refresh token (`invalid_grant`, …) | `AuthenticationFailed` with the `AADSTS` code |
 //! | Entra unreachable or 5xx after retries | `Transient` |
 //! | the request's deadline passed | `Timeout` |
@@ -67,16 +79,18 @@
 #![forbid(unsafe_code)]
 
 mod auth_record;
-mod blocking;
+mod builder;
 mod credential;
+mod lookup;
+mod messages;
+mod refresh_token;
 mod settings;
 mod setup;
 mod store;
 
 pub use auth_record::VSCODE_CLIENT_ID;
-pub use credential::{
-    CREDENTIAL_NAME, DEFAULT_SECRET_STORE_TIMEOUT, KEYRING_SERVICE, VsCodeCredential, VsCodeCredentialBuilder,
-};
+pub use builder::VsCodeCredentialBuilder;
+pub use credential::{CREDENTIAL_NAME, DEFAULT_SECRET_STORE_TIMEOUT, KEYRING_SERVICE, VsCodeCredential};
 pub use setup::{SettingSource, VsCodeSetup};
 #[cfg(any(test, feature = "test-util"))]
 pub use store::MemorySecretStore;

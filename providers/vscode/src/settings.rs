@@ -3,10 +3,10 @@
 //! Parsing is pure (text in, values out); only [`read_settings`] touches the file system.
 
 use std::fmt;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use credchain_core::Env;
+use credchain_core::fs::{ReadErrorKind, read_bounded};
 use serde_json::Value;
 
 /// The largest `settings.json` credchain reads. VS Code's own files are a few KiB; anything this
@@ -21,7 +21,7 @@ pub(crate) const TENANT_KEY: &str = "azure.tenant";
 /// The cloud VS Code uses when `azure.cloud` is not set.
 pub(crate) const DEFAULT_CLOUD: &str = "AzureCloud";
 /// The tenant VS Code uses when `azure.tenant` is not set (work and school accounts only).
-pub(crate) const DEFAULT_TENANT: &str = "organizations";
+pub(crate) const DEFAULT_TENANT: &str = credchain_core::tenant::ORGANIZATIONS;
 
 /// Which operating system's file layout to use. A parameter rather than a `cfg` so that every
 /// layout is tested on every platform.
@@ -132,40 +132,32 @@ impl SettingsState {
     }
 }
 
-/// Reads and parses `path`. A missing file is not an error (VS Code's defaults apply).
+/// Reads and parses `path` through [`read_bounded`]. A missing file is not an error (VS Code's
+/// defaults apply); a directory, device or FIFO, an unreadable or oversized file is.
 pub(crate) fn read_settings(path: &Path) -> SettingsState {
     let shown = path.display();
     let invalid = |reason: String| SettingsState::Invalid(path.to_owned(), reason);
-    // Opening a FIFO or a device would block or never end: only regular files are read.
-    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
-        return invalid(format!(
-            "the VS Code settings path `{shown}` is not a regular file; point credchain at the settings file"
-        ));
-    }
-    let file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return SettingsState::Missing(path.to_owned()),
+    let bytes = match read_bounded(path, SETTINGS_MAX_BYTES) {
+        Ok(bytes) => bytes,
         Err(e) => {
-            return invalid(format!(
-                "cannot read the VS Code settings file `{shown}`: {e}; fix the file's permissions or point \
-                 credchain at another settings file"
-            ));
+            return match e.kind() {
+                ReadErrorKind::NotFound => SettingsState::Missing(path.to_owned()),
+                ReadErrorKind::NotRegularFile => invalid(format!(
+                    "the VS Code settings path `{shown}` is not a regular file; point credchain at the settings file"
+                )),
+                ReadErrorKind::TooLarge => invalid(format!(
+                    "the VS Code settings file `{shown}` is larger than {} MiB, so it is not read; it is probably \
+                     corrupt: check it in VS Code (`Preferences: Open User Settings (JSON)`)",
+                    SETTINGS_MAX_BYTES / (1024 * 1024)
+                )),
+                _ => invalid(format!(
+                    "cannot read the VS Code settings file `{shown}`: {}; fix the file's permissions or point \
+                     credchain at another settings file",
+                    e.reason()
+                )),
+            };
         }
     };
-    let mut bytes = Vec::new();
-    // Read one byte past the cap so a file that grows while being read is still caught.
-    if let Err(e) = file.take(SETTINGS_MAX_BYTES + 1).read_to_end(&mut bytes) {
-        return invalid(format!(
-            "cannot read the VS Code settings file `{shown}`: {e}; check that it is a regular, readable file"
-        ));
-    }
-    if bytes.len() as u64 > SETTINGS_MAX_BYTES {
-        return invalid(format!(
-            "the VS Code settings file `{shown}` is larger than {} MiB, so it is not read; it is probably \
-             corrupt: check it in VS Code (`Preferences: Open User Settings (JSON)`)",
-            SETTINGS_MAX_BYTES / (1024 * 1024)
-        ));
-    }
     match std::str::from_utf8(&bytes) {
         Ok(text) => match parse_settings(text) {
             Ok(settings) => SettingsState::Loaded(path.to_owned(), settings),

@@ -34,8 +34,10 @@ use credential_manager as platform;
 /// # Blocking
 ///
 /// [`find_password`](Self::find_password) may block (a D-Bus round trip, an unlock prompt).
-/// The credential calls it on a thread of its own, never on an async runtime's worker, and
-/// gives up after a timeout, so an implementation need not time out by itself.
+/// The credential calls it on a thread of its own, never on an async runtime's worker, gives up
+/// waiting after a timeout, and never starts a second call while one is still running, so an
+/// implementation need not time out by itself. A call that never returns keeps that one thread
+/// and makes the credential's later requests wait (and time out) for it.
 pub trait SecretStore: Send + Sync + fmt::Debug {
     /// A short name for messages, such as "the Secret Service".
     fn name(&self) -> &str;

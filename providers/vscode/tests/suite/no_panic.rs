@@ -317,7 +317,7 @@ fn any_settings_with_a_stored_token_fail_without_showing_it() {
         check_error(&err)?;
         match &setup.unavailable_reason {
             Some(reason) => prop_assert_eq!(err.message(), reason.as_str()),
-            None if setup.tenant.eq_ignore_ascii_case("adfs") => {
+            None if credchain_core::tenant::same_tenant(&setup.tenant, credchain_core::tenant::ADFS) => {
                 prop_assert_eq!(err.kind(), ErrorKind::Unavailable)
             }
             None => prop_assert_eq!(err.kind(), ErrorKind::Transient, "{}", err),

@@ -10,9 +10,10 @@ use std::process::Command;
 
 use credchain_core::{Env, ErrorKind, TokenCredential, TokenRequestOptions};
 use credchain_fake_entra::FakeEntra;
-use credchain_vscode::{KEYRING_SERVICE, OsSecretStore, SecretStore, VSCODE_CLIENT_ID, VsCodeCredential};
-use secret_service::EncryptionType;
-use secret_service::blocking::SecretService;
+use credchain_vscode::{
+    KEYRING_SERVICE, OsSecretStore, SecretStore, SecretStoreErrorKind, VSCODE_CLIENT_ID, VsCodeCredential,
+};
+use secret_service::{EncryptionType, SecretService};
 
 const ARM: &str = "https://management.azure.com/.default";
 
@@ -28,11 +29,14 @@ fn enabled(test: &str) -> bool {
 }
 
 /// Stores `secret` exactly as VS Code's Azure Account extension (keytar) did: attributes
-/// `service` and `account` in the default collection.
-fn seed(attributes: &[(&str, &str)], secret: &str) {
-    let ss = SecretService::connect(EncryptionType::Dh).expect("connect to the Secret Service");
-    let collection = ss.get_default_collection().expect("default collection");
-    collection.ensure_unlocked().expect("unlocked keyring");
+/// `service` and `account` in the default collection. (The async client, on the test's Tokio
+/// runtime: the crate's secret-service is built for Tokio.)
+async fn seed(attributes: &[(&str, &str)], secret: &str) {
+    let ss = SecretService::connect(EncryptionType::Dh)
+        .await
+        .expect("connect to the Secret Service");
+    let collection = ss.get_default_collection().await.expect("default collection");
+    collection.ensure_unlocked().await.expect("unlocked keyring");
     collection
         .create_item(
             "credchain test item",
@@ -41,9 +45,12 @@ fn seed(attributes: &[(&str, &str)], secret: &str) {
             true,
             "text/plain",
         )
+        .await
         .expect("store the item");
 }
 
+/// Reads the item through the crate's store; called from inside the test's runtime, which the
+/// store must survive (it must not start a runtime on a runtime thread).
 fn stored(account: &str) -> Option<String> {
     OsSecretStore::new()
         .find_password(KEYRING_SERVICE, account)
@@ -78,7 +85,7 @@ async fn reads_the_vs_code_item_and_redeems_it() {
     }
     let cloud = "CredchainRedeemCloud";
     let seeded = "secret-service-refresh-token-1";
-    seed(&[("service", KEYRING_SERVICE), ("account", cloud)], seeded);
+    seed(&[("service", KEYRING_SERVICE), ("account", cloud)], seeded).await;
     let fake = FakeEntra::builder()
         .tenant("tenant-one")
         .refresh_token(VSCODE_CLIENT_ID, seeded)
@@ -130,7 +137,8 @@ async fn an_item_keyed_by_username_is_not_vs_codes() {
     seed(
         &[("service", KEYRING_SERVICE), ("username", cloud)],
         "not-this-one",
-    );
+    )
+    .await;
     let fake = FakeEntra::builder().start().await.expect("fake Entra");
     let home = tempfile::tempdir().expect("temp dir");
     let e = credential(&fake, home.path(), cloud)
@@ -145,6 +153,31 @@ async fn an_item_keyed_by_username_is_not_vs_codes() {
         "{e}"
     );
     assert!(e.message().contains("`az login`"), "{e}");
+    assert_eq!(fake.token_request_count(), 0);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_item_with_an_empty_secret_is_reported_as_empty() {
+    if !enabled("an_item_with_an_empty_secret_is_reported_as_empty") {
+        return;
+    }
+    let cloud = "CredchainEmptyCloud";
+    seed(&[("service", KEYRING_SERVICE), ("account", cloud)], "").await;
+    let fake = FakeEntra::builder().start().await.expect("fake Entra");
+    let home = tempfile::tempdir().expect("temp dir");
+    // A current-thread runtime: the lookup must not need (or block) the caller's runtime.
+    let e = credential(&fake, home.path(), cloud)
+        .get_token(&[ARM], &TokenRequestOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+    assert!(
+        e.message().contains(&format!(
+            "the Secret Service has an item with service `VS Code Azure` and account `{cloud}`, but its \
+             secret is empty"
+        )),
+        "{e}"
+    );
     assert_eq!(fake.token_request_count(), 0);
 }
 
@@ -207,6 +240,77 @@ async fn dead_bus_child() {
         "{e}"
     );
     assert!(e.message().contains("`az login`"), "{e}");
+
+    // Called directly on a runtime thread, the store must not start a second runtime there
+    // (that would panic); it reports the dead bus instead.
+    let direct = OsSecretStore::new()
+        .find_password(KEYRING_SERVICE, "AzureCloud")
+        .unwrap_err();
+    assert_eq!(direct.kind(), SecretStoreErrorKind::NotAvailable, "{direct}");
+}
+
+/// Runs [`hung_bus_child`] against a session bus that accepts connections and never answers
+/// (a socket that is listened on but never read), as a hung D-Bus peer would.
+#[test]
+fn a_hung_bus_keeps_one_lookup_thread_however_many_requests_time_out() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let socket = dir.path().join("hung-bus");
+    // Held open for the child's whole run: the kernel completes its connects, nobody replies.
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).expect("bind");
+    let output = Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "hung_bus_child",
+            "--include-ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            format!("unix:path={}", socket.display()),
+        )
+        .env("XDG_RUNTIME_DIR", dir.path())
+        .output()
+        .expect("run the child test");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "run by a_hung_bus_keeps_one_lookup_thread_however_many_requests_time_out in a child process"]
+async fn hung_bus_child() {
+    let threads = || std::fs::read_dir("/proc/self/task").map(Iterator::count).ok();
+    let home = tempfile::tempdir().expect("temp dir");
+    let credential = VsCodeCredential::builder()
+        .env(Env::from_pairs([("HOME", home.path().display().to_string())]))
+        .secret_store_timeout(std::time::Duration::from_millis(100))
+        .build()
+        .expect("build");
+    let before = threads();
+    for attempt in 0..6 {
+        let e = credential
+            .get_token(&[ARM], &TokenRequestOptions::default())
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+        let expected = if attempt == 0 {
+            "the Secret Service did not answer within 0.1 s; it may be locked"
+        } else {
+            "an earlier request's lookup, running for"
+        };
+        assert!(e.message().contains(expected), "attempt {attempt}: {e}");
+    }
+    // One stuck lookup thread (and whatever its private runtime started), not one per request.
+    if let (Some(before), Some(after)) = (before, threads()) {
+        assert!(
+            after.saturating_sub(before) <= 3,
+            "{before} threads before, {after} after six timed-out requests"
+        );
+    }
 }
 
 /// Runs [`locked_keyring_child`] on a bus and keyring of its own (locking the shared keyring
@@ -243,12 +347,15 @@ async fn locked_keyring_child() {
     seed(
         &[("service", KEYRING_SERVICE), ("account", cloud)],
         "locked-away-refresh-token",
-    );
+    )
+    .await;
     {
-        let ss = SecretService::connect(EncryptionType::Dh).expect("connect");
+        let ss = SecretService::connect(EncryptionType::Dh).await.expect("connect");
         ss.get_default_collection()
+            .await
             .expect("collection")
             .lock()
+            .await
             .expect("lock the keyring");
     }
     let fake = FakeEntra::builder().start().await.expect("fake Entra");
