@@ -1,6 +1,7 @@
 //! Pure selection: which configuration the variables describe (no I/O besides reading `Env`).
 
 use credchain_core::{Env, Secret, tenant, validate};
+use zeroize::Zeroizing;
 
 /// `AZURE_TENANT_ID`: the tenant of the service principal or user.
 pub const AZURE_TENANT_ID: &str = "AZURE_TENANT_ID";
@@ -40,15 +41,15 @@ enum Var {
     Unset,
     /// Set to an empty or whitespace-only value.
     Blank,
-    /// Set; the raw value (not trimmed).
-    Value(String),
+    /// Set; the raw value (not trimmed), wiped on drop (it may be a secret or password).
+    Value(Zeroizing<String>),
 }
 
 impl Var {
     /// Reads `name`; a value that is set but not Unicode is an error naming the variable (never
     /// "unset": that would let a chain skip a configuration the user did set).
     fn read(env: &Env, name: &str) -> Result<Var, String> {
-        Ok(match env.var_strict(name)? {
+        Ok(match env.var_strict(name)?.map(Zeroizing::new) {
             None => Var::Unset,
             Some(v) if v.trim().is_empty() => Var::Blank,
             Some(v) => Var::Value(v),
@@ -100,7 +101,7 @@ pub(crate) enum Selection {
 /// else is set.
 pub(crate) fn select(env: &Env) -> Selection {
     for name in VARIABLES {
-        if let Err(message) = env.var_strict(name) {
+        if let Err(message) = Var::read(env, name) {
             return Selection::Invalid(message);
         }
     }
@@ -138,7 +139,7 @@ pub(crate) fn select(env: &Env) -> Selection {
             Err(e) => return Selection::Invalid(e),
         };
         let password = match read(AZURE_CLIENT_CERTIFICATE_PASSWORD) {
-            Var::Value(v) => Some(Secret::new(v)),
+            Var::Value(v) => Some(Secret::new(v.as_str())),
             Var::Unset | Var::Blank => None,
         };
         return Selection::Certificate {
