@@ -94,8 +94,11 @@ impl std::error::Error for CertificateError {}
 ///   the stack unwiped (a `TODO` in `pkcs5::pbes2::encryption`);
 /// * a PKCS#12 file: `p12-keystore` 0.4 decrypts into plain `Vec`s (the decrypted safe
 ///   contents and each decrypted PKCS#8 key, also held by its `PrivateKey`, which has no
-///   zeroizing `Drop`) and derives keys from the password without wiping them; these copies
-///   are freed unwiped as soon as loading returns.
+///   zeroizing `Drop`) and derives keys from the password without wiping them; and parsing the
+///   file's structure (by `p12-keystore` and by credchain's key-derivation check, with the
+///   `pkcs12`/`cms` types) copies its bytes, an unencrypted key bag included, into unwiped
+///   buffers. These copies are freed unwiped as soon as loading returns. (The check's own
+///   decryptions are wiped.)
 ///
 /// ```no_run
 /// use credchain_core::Secret;

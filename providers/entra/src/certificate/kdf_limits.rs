@@ -7,10 +7,11 @@
 //! derivation asks for more than [`MAX_ITERATIONS`] or all of them together for more than
 //! [`MAX_TOTAL_ITERATIONS`].
 //!
-//! For PKCS#12 the scan sees the MAC, every encrypted safe and every bag in plain safes and in
-//! PBES2-encrypted safes (decrypted here to look inside). Bags inside a *legacy* (PKCS#12 PBE:
-//! RC2 or 3DES) encrypted safe cannot be seen before `p12-keystore` decrypts them; it caps each
-//! of their derivations at 1,000,000 iterations, but not their number.
+//! For PKCS#12 the scan counts the MAC, every encrypted safe and every bag (shrouded keys and
+//! secret bags at any depth) in plain safes and in encrypted safes, which it decrypts here to
+//! look inside (PBES2, or the legacy PKCS#12 3DES and RC2-40 schemes `p12-keystore` reads). So
+//! every derivation `p12-keystore` will run is counted before it runs one; the scan's own
+//! decryptions are counted too.
 
 use pkcs8::der::asn1::OctetString;
 use pkcs8::der::{Decode as _, Encode as _};
@@ -147,24 +148,76 @@ pub(crate) fn check_pkcs12(bytes: &[u8], password: &str) -> Result<(), Certifica
                 continue;
             };
             let info = &data.enc_content_info;
+            // Once for p12-keystore, once for the look inside.
             algorithm(&info.content_enc_alg, &mut budget)?;
-            if let (Some(params), Some(content)) =
-                (pbes2_params(&info.content_enc_alg), &info.encrypted_content)
-            {
-                // Decrypted here only to look inside; it costs a second derivation.
-                check_pbes2(&params, &mut budget)?;
-                let mut plain = Zeroizing::new(content.as_bytes().to_vec());
-                if let Ok(len) = params
-                    .decrypt_in_place(password.as_bytes(), &mut plain)
-                    .map(|p| p.len())
-                {
-                    plain.truncate(len);
-                    walk(&plain, 0, &mut budget)?;
-                }
+            algorithm(&info.content_enc_alg, &mut budget)?;
+            let plain = info
+                .encrypted_content
+                .as_ref()
+                .and_then(|content| decrypt(&info.content_enc_alg, content.as_bytes(), password));
+            if let Some(plain) = plain {
+                walk(&plain, 0, &mut budget)?;
             }
         }
     }
     Ok(())
+}
+
+/// Decrypts an encrypted safe whose parameters [`algorithm`] has already accepted; `None` when
+/// the scheme is not one `p12-keystore` reads or the password does not open it (then
+/// `p12-keystore` cannot open it either, so it derives nothing inside).
+fn decrypt(alg: &AlgorithmIdentifierOwned, ciphertext: &[u8], password: &str) -> Option<Zeroizing<Vec<u8>>> {
+    let mut buffer = Zeroizing::new(ciphertext.to_vec());
+    let len = if let Some(params) = pbes2_params(alg) {
+        params
+            .decrypt_in_place(password.as_bytes(), &mut buffer)
+            .ok()?
+            .len()
+    } else {
+        let params = pkcs12_pbe_params(alg)?;
+        let (salt, rounds) = (params.salt.as_bytes(), params.iterations);
+        let derive = |id, len| {
+            pkcs12::kdf::derive_key_utf8::<sha1::Sha1>(password, salt, id, rounds, len)
+                .ok()
+                .map(Zeroizing::new)
+        };
+        let iv = derive(pkcs12::kdf::Pkcs12KeyType::Iv, 8)?;
+        match alg.oid.as_bytes().last() {
+            Some(3) => {
+                let key = derive(pkcs12::kdf::Pkcs12KeyType::EncryptionKey, 24)?;
+                cbc_decrypt::<des::TdesEde3>(&key, &iv, &mut buffer)?
+            }
+            Some(6) => {
+                let key = derive(pkcs12::kdf::Pkcs12KeyType::EncryptionKey, 5)?;
+                cbc_decrypt::<rc2::Rc2>(&key, &iv, &mut buffer)?
+            }
+            _ => return None,
+        }
+    };
+    buffer.truncate(len);
+    Some(buffer)
+}
+
+/// CBC-decrypts `buffer` in place; the plaintext length.
+fn cbc_decrypt<C>(key: &[u8], iv: &[u8], buffer: &mut [u8]) -> Option<usize>
+where
+    C: cbc::cipher::BlockCipherDecrypt + cbc::cipher::KeyInit,
+{
+    use cbc::cipher::{BlockModeDecrypt as _, KeyIvInit as _};
+    let cipher = cbc::Decryptor::<C>::new_from_slices(key, iv).ok()?;
+    cipher
+        .decrypt_padded::<cbc::cipher::block_padding::Pkcs7>(buffer)
+        .ok()
+        .map(<[u8]>::len)
+}
+
+fn pkcs12_pbe_params(alg: &AlgorithmIdentifierOwned) -> Option<pkcs12::pbe_params::Pkcs12PbeParams> {
+    let oid = alg.oid.as_bytes();
+    if oid.len() != PKCS12_PBE.len() + 1 || !oid.starts_with(PKCS12_PBE) {
+        return None;
+    }
+    let der = alg.parameters.as_ref()?.to_der().ok()?;
+    pkcs12::pbe_params::Pkcs12PbeParams::from_der(&der).ok()
 }
 
 /// The bytes of an `OCTET STRING` held in `any`.
@@ -189,14 +242,11 @@ fn algorithm(alg: &AlgorithmIdentifierOwned, budget: &mut Budget) -> Result<(), 
         let params = pbes2_params(alg).ok_or_else(damaged)?;
         check_pbes2(&params, budget)
     } else if oid.len() == PKCS12_PBE.len() + 1 && oid.starts_with(PKCS12_PBE) {
-        // pkcs-12PbeParams ::= SEQUENCE { salt OCTET STRING, iterations INTEGER }
-        let der = alg
-            .parameters
-            .as_ref()
-            .and_then(|p| p.to_der().ok())
-            .ok_or_else(damaged)?;
-        let params = pkcs12::pbe_params::Pkcs12PbeParams::from_der(&der).map_err(|_| damaged())?;
-        budget.spend(u64::try_from(params.iterations).unwrap_or(0))
+        let params = pkcs12_pbe_params(alg).ok_or_else(damaged)?;
+        let iterations = u64::try_from(params.iterations).unwrap_or(0);
+        // The key and the IV are derived separately, each with `iterations`.
+        budget.spend(iterations)?;
+        budget.spend(iterations)
     } else {
         Ok(())
     }
@@ -448,7 +498,7 @@ mod tests {
     #[test]
     fn many_derivations_each_under_the_cap_are_refused_in_total() {
         // p12-keystore caps each derivation at 1,000,000 iterations but not their number.
-        let bag = shrouded_bag(&pkcs12_pbe(900_000));
+        let bag = shrouded_bag(&pbes2_pbkdf2(900_000));
         let four = pfx(&[plain_safe(&vec![bag.clone(); 4])], None);
         assert!(
             check_pkcs12(&four, "pw").is_ok(),
@@ -480,6 +530,52 @@ mod tests {
         assert!(err.message().contains("in total"), "{err}");
         // With a wrong password the safe cannot be opened here nor by p12-keystore.
         assert!(check_pkcs12(&pfx(&[safe], None), "wrong").is_ok());
+    }
+
+    /// The scan decrypts legacy safes as p12-keystore encrypts them, so it sees what is inside.
+    #[test]
+    fn legacy_encrypted_safes_are_opened_for_the_scan() {
+        use p12_keystore::{EncryptionAlgorithm, KeyStore, Pkcs12ImportPolicy};
+        let cert = credchain_fake_entra::TestCertificate::generate("legacy");
+        // The same key and certificate, re-written with a legacy scheme.
+        let legacy = KeyStore::from_pkcs12(&cert.pkcs12("pw"), "pw", Pkcs12ImportPolicy::default())
+            .expect("read back");
+        for scheme in [
+            EncryptionAlgorithm::PbeWithShaAnd3KeyTripleDesCbc,
+            EncryptionAlgorithm::PbeWithShaAnd40BitRc4Cbc,
+        ] {
+            let file = legacy
+                .writer("pw")
+                .encryption_algorithm(scheme)
+                .encryption_iterations(2048)
+                .write()
+                .expect("write");
+            let pfx = pkcs12::pfx::Pfx::from_der(&file).expect("pfx");
+            let safes = super::octets(&pfx.auth_safe.content)
+                .and_then(|der| pkcs12::AuthenticatedSafe::from_der(&der).ok())
+                .expect("safes");
+            let encrypted = safes
+                .iter()
+                .find(|s| s.content_type.to_string() == ID_ENCRYPTED_DATA)
+                .expect("an encrypted safe");
+            let data = pkcs12::cms::encrypted_data::EncryptedData::from_der(
+                &encrypted.content.to_der().expect("der"),
+            )
+            .expect("encrypted data");
+            let info = &data.enc_content_info;
+            let content = info.encrypted_content.as_ref().expect("content");
+            let plain = decrypt(&info.content_enc_alg, content.as_bytes(), "pw").expect("opens");
+            let bags = pkcs12::safe_bag::SafeContents::from_der(&plain).expect("safe contents");
+            assert!(!bags.is_empty(), "{scheme:?}");
+            let wrong = decrypt(&info.content_enc_alg, content.as_bytes(), "wrong");
+            assert!(
+                wrong.is_none_or(|p| pkcs12::safe_bag::SafeContents::from_der(&p).is_err()),
+                "{scheme:?}"
+            );
+            assert!(check_pkcs12(&file, "pw").is_ok(), "{scheme:?}");
+            let loaded = ClientCertificate::load(&file, Some(&Secret::new("pw"))).expect("loads");
+            assert_eq!(loaded.subject(), "CN=legacy");
+        }
     }
 
     #[test]
