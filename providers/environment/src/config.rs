@@ -100,76 +100,68 @@ pub(crate) enum Selection {
 /// a value that is not Unicode makes the selection [`Invalid`](Selection::Invalid), whatever
 /// else is set.
 pub(crate) fn select(env: &Env) -> Selection {
+    select_checked(env).unwrap_or_else(Selection::Invalid)
+}
+
+/// [`select`], with every configuration error (including a non-Unicode value) as `Err`.
+fn select_checked(env: &Env) -> Result<Selection, String> {
     for name in VARIABLES {
-        if let Err(message) = Var::read(env, name) {
-            return Selection::Invalid(message);
-        }
+        Var::read(env, name)?;
     }
-    // Every variable is now known to be Unicode, so the reads below cannot fail.
-    let read = |name| Var::read(env, name).unwrap_or(Var::Unset);
-    let tenant = read(AZURE_TENANT_ID);
-    let client_id = read(AZURE_CLIENT_ID);
-    let secret = read(AZURE_CLIENT_SECRET);
-    let cert_path = read(AZURE_CLIENT_CERTIFICATE_PATH);
-    let username = read(AZURE_USERNAME);
-    let password = read(AZURE_PASSWORD);
+    let tenant = Var::read(env, AZURE_TENANT_ID)?;
+    let client_id = Var::read(env, AZURE_CLIENT_ID)?;
+    let secret = Var::read(env, AZURE_CLIENT_SECRET)?;
+    let cert_path = Var::read(env, AZURE_CLIENT_CERTIFICATE_PATH)?;
+    let username = Var::read(env, AZURE_USERNAME)?;
+    let password = Var::read(env, AZURE_PASSWORD)?;
 
     let Some(id) = client_id.trimmed() else {
-        return unavailable(
+        return Ok(unavailable(
             env, &tenant, &client_id, &secret, &cert_path, &username, &password,
-        );
+        ));
     };
     let id = id.to_owned();
     if let (Some(t), Some(s)) = (tenant.trimmed(), secret.trimmed()) {
-        if let Err(e) = check_tenant(t) {
-            return Selection::Invalid(e);
-        }
-        return Selection::ClientSecret {
+        check_tenant(t)?;
+        return Ok(Selection::ClientSecret {
             tenant: t.to_owned(),
             client_id: id,
             secret: Secret::new(s),
-        };
+        });
     }
     if let (Some(t), Some(p)) = (tenant.trimmed(), cert_path.trimmed()) {
-        if let Err(e) = check_tenant(t) {
-            return Selection::Invalid(e);
-        }
-        let send_chain = match parse_bool(env, AZURE_CLIENT_SEND_CERTIFICATE_CHAIN) {
-            Ok(b) => b,
-            Err(e) => return Selection::Invalid(e),
-        };
-        let password = match read(AZURE_CLIENT_CERTIFICATE_PASSWORD) {
+        check_tenant(t)?;
+        let send_chain = parse_bool(env, AZURE_CLIENT_SEND_CERTIFICATE_CHAIN)?;
+        let password = match Var::read(env, AZURE_CLIENT_CERTIFICATE_PASSWORD)? {
             Var::Value(v) => Some(Secret::new(v.as_str())),
             Var::Unset | Var::Blank => None,
         };
-        return Selection::Certificate {
+        return Ok(Selection::Certificate {
             tenant: t.to_owned(),
             client_id: id,
             path: p.to_owned(),
             password,
             send_chain,
-        };
+        });
     }
     if let (Some(u), Var::Value(p)) = (username.trimmed(), &password) {
         let tenant = match tenant.trimmed() {
             Some(t) => {
-                if let Err(e) = check_tenant(t) {
-                    return Selection::Invalid(e);
-                }
+                check_tenant(t)?;
                 t.to_owned()
             }
             None => DEFAULT_USER_TENANT.to_owned(),
         };
-        return Selection::UsernamePassword {
+        return Ok(Selection::UsernamePassword {
             tenant,
             client_id: id,
             username: u.to_owned(),
             password: Secret::new(p.as_str()),
-        };
+        });
     }
-    unavailable(
+    Ok(unavailable(
         env, &tenant, &client_id, &secret, &cert_path, &username, &password,
-    )
+    ))
 }
 
 fn check_tenant(tenant: &str) -> Result<(), String> {
