@@ -177,9 +177,21 @@ async fn configuration_errors_stop_the_chain_and_name_the_problem() {
         "mismatch.pem",
         format!("{}{}", tc.key_pem(), other.cert_pem()).as_bytes(),
     );
-    let (enc, mismatch) = (
+    // An encrypted key asking for 2,000,000,000 PBKDF2 iterations (issue 14.13): refused
+    // before deriving, where it used to burn CPU for hours.
+    const COSTLY_KEY: &str = "MH0wWQYJKoZIhvcNAQUNMEwwKwYJKoZIhvcNAQUMMB4ECAcHBwcHBwcHAgR3NZQAMAwGCCqGSIb3DQIJBQAwHQYJYIZIAWUDBAEqBBAJCQkJCQkJCQkJCQkJCQkJBCBVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVQ==";
+    let costly = temp_file(
+        "costly.pem",
+        format!(
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\n{COSTLY_KEY}\n-----END ENCRYPTED PRIVATE KEY-----\n{}",
+            tc.cert_pem()
+        )
+        .as_bytes(),
+    );
+    let (enc, mismatch, costly) = (
         enc.to_string_lossy().into_owned(),
         mismatch.to_string_lossy().into_owned(),
+        costly.to_string_lossy().into_owned(),
     );
     let base = [("AZURE_TENANT_ID", TENANT), ("AZURE_CLIENT_ID", APP)];
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
@@ -201,6 +213,13 @@ async fn configuration_errors_stop_the_chain_and_name_the_problem() {
         (
             vec![("AZURE_CLIENT_CERTIFICATE_PATH", &mismatch)],
             "does not match the certificate",
+        ),
+        (
+            vec![
+                ("AZURE_CLIENT_CERTIFICATE_PATH", &costly),
+                ("AZURE_CLIENT_CERTIFICATE_PASSWORD", "wrong-cert-password"),
+            ],
+            "asks for 2000000000 key-derivation iterations",
         ),
         (
             vec![

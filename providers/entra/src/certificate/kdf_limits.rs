@@ -54,7 +54,7 @@ impl Budget {
         if iterations > MAX_ITERATIONS {
             return Err(too_costly(format!(
                 "the file asks for {iterations} key-derivation iterations, more than the \
-                 {MAX_ITERATIONS} allowed (real tools use 2,000 to 600,000)"
+                 {MAX_ITERATIONS} allowed (real tools use 2000 to 600000)"
             )));
         }
         self.spent = self.spent.saturating_add(iterations);
