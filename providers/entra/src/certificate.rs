@@ -90,8 +90,9 @@ impl std::error::Error for CertificateError {}
 ///
 /// * the parsed key is one `ring::signature::RsaKeyPair` (ring 0.17 does not wipe its key on
 ///   drop); it lives as long as the last clone of this certificate;
-/// * an encrypted PKCS#8 key: the AES key that `pkcs5` 0.8 derives from the password sits on
-///   the stack unwiped (a `TODO` in `pkcs5::pbes2::encryption`);
+/// * an encrypted PKCS#8 key (and PBES2 in PKCS#12): the AES key that `pkcs5` 0.8 derives from
+///   the password sits on the stack unwiped (a `TODO` in `pkcs5::pbes2::encryption`), and no
+///   cipher's round keys (AES, 3DES, RC2) are wiped either;
 /// * a PKCS#12 file: `p12-keystore` 0.4 decrypts into plain `Vec`s (the decrypted safe
 ///   contents and each decrypted PKCS#8 key, also held by its `PrivateKey`, which has no
 ///   zeroizing `Drop`) and derives keys from the password without wiping them; and parsing the
