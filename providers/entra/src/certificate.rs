@@ -11,6 +11,8 @@ use ring::rand::SystemRandom;
 use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 use zeroize::Zeroizing;
 
+mod kdf_limits;
+
 /// How long a client assertion is valid (azure-identity and MSAL use 10 minutes).
 pub const ASSERTION_LIFETIME: Duration = Duration::from_secs(600);
 
@@ -31,6 +33,10 @@ pub enum CertificateErrorKind {
     UnsupportedKey,
     /// The file is neither PEM nor PKCS#12, or it is damaged.
     Malformed,
+    /// The file asks for more password-based key derivation work (PBKDF2 iterations, scrypt
+    /// cost) than credchain allows, so it was not opened (a crafted file could otherwise burn
+    /// CPU for hours).
+    KeyDerivationTooCostly,
 }
 
 /// Why a certificate could not be loaded. The message names the problem and the fix; it never
@@ -72,14 +78,34 @@ impl std::error::Error for CertificateError {}
 /// authentication.
 ///
 /// Load one with [`load`](Self::load) (PEM or PKCS#12, detected), [`from_pem`](Self::from_pem)
-/// or [`from_pkcs12`](Self::from_pkcs12). The private key is kept as PKCS#8 DER in memory
-/// that is zeroized on drop; `Debug` shows only the subject, the thumbprint and the chain
-/// length. Cloning is cheap.
+/// or [`from_pkcs12`](Self::from_pkcs12). `Debug` shows only the subject, the thumbprint and
+/// the chain length. Cloning is cheap (the key is shared, not copied).
+///
+/// # Key material in memory
+///
+/// What credchain holds is wiped: the file's bytes (give them in a
+/// [`Zeroizing`] buffer, as [`read_bounded`](credchain_core::fs::read_bounded) returns them),
+/// the decoded PEM blocks, the decrypted PKCS#8 and the PKCS#1 → PKCS#8 conversion are zeroized
+/// when dropped, including on every error path. What the crates underneath keep is **not**:
+///
+/// * the parsed key is one `ring::signature::RsaKeyPair` (ring 0.17 does not wipe its key on
+///   drop); it lives as long as the last clone of this certificate;
+/// * an encrypted PKCS#8 key (and PBES2 in PKCS#12): the AES key that `pkcs5` 0.8 derives from
+///   the password sits on the stack unwiped (a `TODO` in `pkcs5::pbes2::encryption`), and no
+///   cipher's round keys (AES, 3DES, RC2) are wiped either;
+/// * a PKCS#12 file: `p12-keystore` 0.4 decrypts into plain `Vec`s (the decrypted safe
+///   contents and each decrypted PKCS#8 key, also held by its `PrivateKey`, which has no
+///   zeroizing `Drop`) and derives keys from the password without wiping them; and parsing the
+///   file's structure (by `p12-keystore` and by credchain's key-derivation check, with the
+///   `pkcs12`/`cms` types) copies its bytes, an unencrypted key bag included, into unwiped
+///   buffers. These copies are freed unwiped as soon as loading returns. (The check's own
+///   decryptions are wiped.)
 ///
 /// ```no_run
 /// use credchain_core::Secret;
 /// use credchain_entra::ClientCertificate;
-/// let bytes = std::fs::read("/path/to/cert-and-key.pem")?;
+/// // A bounded read into a buffer that is wiped on drop.
+/// let bytes = credchain_core::fs::read_bounded("/path/to/cert-and-key.pem".as_ref(), 1 << 20)?;
 /// let cert = ClientCertificate::load(&bytes, None)?;
 /// println!("{cert:?}");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -90,8 +116,8 @@ pub struct ClientCertificate {
 }
 
 struct Inner {
-    /// PKCS#8 DER of the RSA private key; zeroized on drop.
-    key_pkcs8: Zeroizing<Vec<u8>>,
+    /// The parsed RSA private key (parsed once; ring does not wipe it on drop).
+    key: RsaKeyPair,
     /// DER certificates, the one matching the key first.
     chain: Vec<Vec<u8>>,
     /// base64url(SHA-256(leaf DER)), the `x5t#S256` header.
@@ -117,7 +143,8 @@ impl ClientCertificate {
     }
 
     /// Loads a certificate from PEM: one or more `CERTIFICATE` blocks plus a `PRIVATE KEY`,
-    /// `ENCRYPTED PRIVATE KEY` (needs `password`) or `RSA PRIVATE KEY` block, in any order.
+    /// `ENCRYPTED PRIVATE KEY` (needs `password`) or `RSA PRIVATE KEY` block, in any order. The
+    /// first private key is used; later ones are ignored (never decrypted).
     ///
     /// # Errors
     ///
@@ -133,10 +160,16 @@ impl ClientCertificate {
         let mut certs = Vec::new();
         let mut key: Option<Zeroizing<Vec<u8>>> = None;
         for block in blocks {
+            let is_key = block.label.ends_with("PRIVATE KEY");
+            if is_key && key.is_some() {
+                // The first key is the one used (as azure-identity's PEM loading does); later
+                // ones are never decrypted, so a file cannot ask for many key derivations.
+                continue;
+            }
             match block.label.as_str() {
                 "CERTIFICATE" => certs.push(block.der.to_vec()),
                 "PRIVATE KEY" => key = Some(block.der),
-                "RSA PRIVATE KEY" => key = Some(Zeroizing::new(pkcs1_to_pkcs8(&block.der))),
+                "RSA PRIVATE KEY" => key = Some(pkcs1_to_pkcs8(&block.der)),
                 "ENCRYPTED PRIVATE KEY" => {
                     let Some(password) = password.filter(|p| !p.expose().is_empty()) else {
                         return Err(CertificateError::new(
@@ -184,6 +217,7 @@ impl ClientCertificate {
                  hold; check the password",
             ));
         }
+        kdf_limits::check_pkcs12(bytes, pw)?;
         let archive = p12_keystore::Pkcs12Archive::from_pkcs12(bytes, pw).map_err(|e| match e {
             p12_keystore::error::Error::MacError(_)
             | p12_keystore::error::Error::UnpadError
@@ -230,8 +264,9 @@ impl ClientCertificate {
             ));
         }
         let pair = key_pair(&key)?;
+        // The DER copy is wiped here; only ring's parsed key is kept.
+        drop(key);
         let public = ring::signature::KeyPair::public_key(&pair).as_ref().to_vec();
-        drop(pair);
         let mut leaf_index = None;
         let mut subject = String::new();
         let mut not_after = None;
@@ -268,7 +303,7 @@ impl ClientCertificate {
         let digest = ring::digest::digest(&ring::digest::SHA256, &chain[0]);
         Ok(ClientCertificate {
             inner: Arc::new(Inner {
-                key_pkcs8: key,
+                key: pair,
                 thumbprint_sha256: URL_SAFE_NO_PAD.encode(digest.as_ref()),
                 chain,
                 subject,
@@ -340,7 +375,7 @@ impl ClientCertificate {
         let mut signing_input = URL_SAFE_NO_PAD.encode(header.to_string());
         signing_input.push('.');
         signing_input.push_str(&URL_SAFE_NO_PAD.encode(claims.to_string()));
-        let pair = key_pair(&self.inner.key_pkcs8).map_err(|e| e.message)?;
+        let pair = &self.inner.key;
         let mut signature = vec![0u8; pair.public().modulus_len()];
         pair.sign(
             &RSA_PKCS1_SHA256,
@@ -392,39 +427,50 @@ fn decrypt_pkcs8(der: &[u8], password: &Secret) -> Result<Zeroizing<Vec<u8>>, Ce
             "the encrypted private key is damaged",
         )
     })?;
-    let doc = info.decrypt(password.expose().as_bytes()).map_err(|e| match e {
-        pkcs8::Error::EncryptedPrivateKey(pkcs8::pkcs5::Error::UnsupportedAlgorithm { .. }) => {
-            CertificateError::new(
-                CertificateErrorKind::Malformed,
-                "the private key is encrypted with an unsupported scheme; re-encrypt it with \
-                 PBES2 (for example `openssl pkcs8 -topk8 -v2 aes-256-cbc`)",
-            )
-        }
-        _ => CertificateError::new(
-            CertificateErrorKind::WrongPassword,
-            "the private key could not be decrypted with the given password; check the password",
-        ),
-    })?;
-    Ok(Zeroizing::new(doc.as_bytes().to_vec()))
+    if let Some(params) = info.encryption_algorithm.pbes2() {
+        kdf_limits::check_pbes2(params, &mut kdf_limits::Budget::new())?;
+    }
+    // Decrypted in a buffer of ours, so the plaintext key is wiped on every path.
+    let mut buffer = Zeroizing::new(info.encrypted_data.as_bytes().to_vec());
+    let plain_len =
+        info.encryption_algorithm
+            .decrypt_in_place(password.expose().as_bytes(), &mut buffer)
+            .map_err(|e| match e {
+                pkcs8::pkcs5::Error::UnsupportedAlgorithm { .. }
+                | pkcs8::pkcs5::Error::NoPbes1CryptSupport => CertificateError::new(
+                    CertificateErrorKind::Malformed,
+                    "the private key is encrypted with an unsupported scheme; re-encrypt it with \
+                     PBES2 (for example `openssl pkcs8 -topk8 -v2 aes-256-cbc`)",
+                ),
+                _ => CertificateError::new(
+                    CertificateErrorKind::WrongPassword,
+                    "the private key could not be decrypted with the given password; check the password",
+                ),
+            })?
+            .len();
+    buffer.truncate(plain_len);
+    Ok(buffer)
 }
 
 /// Wraps a PKCS#1 `RSAPrivateKey` in a PKCS#8 `PrivateKeyInfo` (ring only reads PKCS#8).
-fn pkcs1_to_pkcs8(pkcs1: &[u8]) -> Vec<u8> {
+fn pkcs1_to_pkcs8(pkcs1: &[u8]) -> Zeroizing<Vec<u8>> {
     // SEQUENCE { INTEGER 0, SEQUENCE { OID rsaEncryption, NULL }, OCTET STRING pkcs1 }
     const ALG: [u8; 18] = [
         0x02, 0x01, 0x00, 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05,
         0x00,
     ];
-    let mut octet = vec![0x04];
+    // Both buffers are sized up front so they never reallocate (which would leave an unwiped
+    // copy of the key behind), and both are wiped on drop.
+    let mut octet = Zeroizing::new(Vec::with_capacity(pkcs1.len() + 10));
+    octet.push(0x04);
     push_len(&mut octet, pkcs1.len());
     octet.extend_from_slice(pkcs1);
     let body_len = ALG.len() + octet.len();
-    let mut out = Vec::with_capacity(body_len + 6);
+    let mut out = Zeroizing::new(Vec::with_capacity(body_len + 10));
     out.push(0x30);
     push_len(&mut out, body_len);
     out.extend_from_slice(&ALG);
     out.extend_from_slice(&octet);
-    octet.fill(0);
     out
 }
 
@@ -449,21 +495,25 @@ struct PemBlock {
 }
 
 /// Splits PEM text into labelled, decoded blocks (RFC 7468, lax about whitespace).
+///
+/// A block's base64 lines are only borrowed until its end line; they are then joined into one
+/// exactly-sized, wiped buffer and decoded into another, so no growing buffer leaves an unwiped
+/// copy of a key behind.
 fn pem_blocks(text: &str) -> Result<Vec<PemBlock>, CertificateError> {
     let mut blocks = Vec::new();
-    let mut current: Option<(String, Zeroizing<String>)> = None;
+    let mut current: Option<(&str, Vec<&str>)> = None;
     for line in text.lines() {
         let line = line.trim();
         if let Some(label) = line
             .strip_prefix("-----BEGIN ")
             .and_then(|l| l.strip_suffix("-----"))
         {
-            current = Some((label.to_owned(), Zeroizing::new(String::new())));
+            current = Some((label, Vec::new()));
         } else if let Some(label) = line
             .strip_prefix("-----END ")
             .and_then(|l| l.strip_suffix("-----"))
         {
-            let Some((begin, body)) = current.take() else {
+            let Some((begin, lines)) = current.take() else {
                 continue;
             };
             if begin != label {
@@ -472,17 +522,17 @@ fn pem_blocks(text: &str) -> Result<Vec<PemBlock>, CertificateError> {
                     format!("the PEM block `{begin}` ends with `{label}`; the file is damaged"),
                 ));
             }
-            let der = STANDARD.decode(body.as_bytes()).map_err(|_| {
+            let der = decode_base64(&lines).ok_or_else(|| {
                 CertificateError::new(
                     CertificateErrorKind::Malformed,
                     format!("the PEM block `{begin}` is not valid base64; the file is damaged"),
                 )
             })?;
             blocks.push(PemBlock {
-                label: begin,
-                der: Zeroizing::new(der),
+                label: begin.to_owned(),
+                der,
             });
-        } else if let Some((label, body)) = current.as_mut() {
+        } else if let Some((label, lines)) = current.as_mut() {
             if line.contains(':') {
                 // RFC 1421 headers: only legacy OpenSSL encryption ("Proc-Type: 4,ENCRYPTED") uses them.
                 return Err(CertificateError::new(
@@ -493,7 +543,7 @@ fn pem_blocks(text: &str) -> Result<Vec<PemBlock>, CertificateError> {
                     ),
                 ));
             }
-            body.push_str(line);
+            lines.push(line);
         }
     }
     if blocks.is_empty() {
@@ -503,6 +553,18 @@ fn pem_blocks(text: &str) -> Result<Vec<PemBlock>, CertificateError> {
         ));
     }
     Ok(blocks)
+}
+
+/// Decodes base64 `lines` into a wiped buffer; `None` when they are not valid base64.
+fn decode_base64(lines: &[&str]) -> Option<Zeroizing<Vec<u8>>> {
+    let mut joined = Zeroizing::new(String::with_capacity(lines.iter().map(|l| l.len()).sum()));
+    for line in lines {
+        joined.push_str(line);
+    }
+    let mut der = Zeroizing::new(vec![0u8; base64::decoded_len_estimate(joined.len())]);
+    let len = STANDARD.decode_slice(joined.as_bytes(), &mut der).ok()?;
+    der.truncate(len);
+    Some(der)
 }
 
 #[cfg(test)]
@@ -564,6 +626,19 @@ mod tests {
         let err = ClientCertificate::from_pkcs12(&pfx, Some(&Secret::new("\u{e9}t\u{e9}"))).err();
         assert_eq!(err.map(|e| e.kind()), Some(CertificateErrorKind::WrongPassword));
         assert!(ClientCertificate::load(&pfx, Some(&Secret::new("right"))).is_ok());
+    }
+
+    #[test]
+    fn the_first_private_key_in_a_pem_file_is_used() {
+        let right = credchain_fake_entra::TestCertificate::generate("first");
+        let other = credchain_fake_entra::TestCertificate::generate("second");
+        // Before: the last key won, so this file failed with "key does not match".
+        let pem = format!("{}{}{}", right.key_pem(), right.cert_pem(), other.key_pem());
+        let cert = ClientCertificate::from_pem(pem.as_bytes(), None).expect("first key matches");
+        assert_eq!(cert.subject(), "CN=first");
+        // A later encrypted key is not even decrypted (no password needed).
+        let pem = format!("{}{}", right.combined_pem(), other.encrypted_combined_pem("pw"));
+        assert!(ClientCertificate::from_pem(pem.as_bytes(), None).is_ok());
     }
 
     #[test]

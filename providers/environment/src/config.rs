@@ -1,6 +1,7 @@
 //! Pure selection: which configuration the variables describe (no I/O besides reading `Env`).
 
-use credchain_core::{Env, Secret, validate};
+use credchain_core::{Env, Secret, tenant, validate};
+use zeroize::Zeroizing;
 
 /// `AZURE_TENANT_ID`: the tenant of the service principal or user.
 pub const AZURE_TENANT_ID: &str = "AZURE_TENANT_ID";
@@ -32,7 +33,7 @@ pub const VARIABLES: [&str; 8] = [
 ];
 
 /// The tenant used for username/password when `AZURE_TENANT_ID` is not set.
-pub const DEFAULT_USER_TENANT: &str = "organizations";
+pub const DEFAULT_USER_TENANT: &str = tenant::ORGANIZATIONS;
 
 /// The state of one variable.
 #[derive(Clone, PartialEq, Eq)]
@@ -40,22 +41,19 @@ enum Var {
     Unset,
     /// Set to an empty or whitespace-only value.
     Blank,
-    /// Set, but not valid Unicode.
-    NotUnicode,
-    /// Set; the raw value (not trimmed).
-    Value(String),
+    /// Set; the raw value (not trimmed), wiped on drop (it may be a secret or password).
+    Value(Zeroizing<String>),
 }
 
 impl Var {
-    fn read(env: &Env, name: &str) -> Var {
-        if !env.is_set(name) {
-            return Var::Unset;
-        }
-        match env.var(name) {
-            None => Var::NotUnicode,
+    /// Reads `name`; a value that is set but not Unicode is an error naming the variable (never
+    /// "unset": that would let a chain skip a configuration the user did set).
+    fn read(env: &Env, name: &str) -> Result<Var, String> {
+        Ok(match env.var_strict(name)?.map(Zeroizing::new) {
+            None => Var::Unset,
             Some(v) if v.trim().is_empty() => Var::Blank,
             Some(v) => Var::Value(v),
-        }
+        })
     }
 
     fn present(&self) -> bool {
@@ -98,76 +96,72 @@ pub(crate) enum Selection {
 }
 
 /// Picks the configuration, first match wins: secret, then certificate, then username/password
-/// (azure-identity's order), with blank values counting as unset.
+/// (azure-identity's order), with blank values counting as unset. Any of [`VARIABLES`] set to
+/// a value that is not Unicode makes the selection [`Invalid`](Selection::Invalid), whatever
+/// else is set.
 pub(crate) fn select(env: &Env) -> Selection {
-    let tenant = Var::read(env, AZURE_TENANT_ID);
-    let client_id = Var::read(env, AZURE_CLIENT_ID);
-    let secret = Var::read(env, AZURE_CLIENT_SECRET);
-    let cert_path = Var::read(env, AZURE_CLIENT_CERTIFICATE_PATH);
-    let username = Var::read(env, AZURE_USERNAME);
-    let password = Var::read(env, AZURE_PASSWORD);
+    select_checked(env).unwrap_or_else(Selection::Invalid)
+}
+
+/// [`select`], with every configuration error (including a non-Unicode value) as `Err`.
+fn select_checked(env: &Env) -> Result<Selection, String> {
+    for name in VARIABLES {
+        Var::read(env, name)?;
+    }
+    let tenant = Var::read(env, AZURE_TENANT_ID)?;
+    let client_id = Var::read(env, AZURE_CLIENT_ID)?;
+    let secret = Var::read(env, AZURE_CLIENT_SECRET)?;
+    let cert_path = Var::read(env, AZURE_CLIENT_CERTIFICATE_PATH)?;
+    let username = Var::read(env, AZURE_USERNAME)?;
+    let password = Var::read(env, AZURE_PASSWORD)?;
 
     let Some(id) = client_id.trimmed() else {
-        return unavailable(
+        return Ok(unavailable(
             env, &tenant, &client_id, &secret, &cert_path, &username, &password,
-        );
+        ));
     };
     let id = id.to_owned();
     if let (Some(t), Some(s)) = (tenant.trimmed(), secret.trimmed()) {
-        if let Err(e) = check_tenant(t) {
-            return Selection::Invalid(e);
-        }
-        return Selection::ClientSecret {
+        check_tenant(t)?;
+        return Ok(Selection::ClientSecret {
             tenant: t.to_owned(),
             client_id: id,
             secret: Secret::new(s),
-        };
+        });
     }
     if let (Some(t), Some(p)) = (tenant.trimmed(), cert_path.trimmed()) {
-        if let Err(e) = check_tenant(t) {
-            return Selection::Invalid(e);
-        }
-        let send_chain = match parse_bool(env, AZURE_CLIENT_SEND_CERTIFICATE_CHAIN) {
-            Ok(b) => b,
-            Err(e) => return Selection::Invalid(e),
-        };
-        let password = match Var::read(env, AZURE_CLIENT_CERTIFICATE_PASSWORD) {
-            Var::Value(v) => Some(Secret::new(v)),
-            Var::NotUnicode => {
-                return Selection::Invalid(format!(
-                    "`{AZURE_CLIENT_CERTIFICATE_PASSWORD}` is not valid Unicode"
-                ));
-            }
+        check_tenant(t)?;
+        let send_chain = parse_bool(env, AZURE_CLIENT_SEND_CERTIFICATE_CHAIN)?;
+        let password = match Var::read(env, AZURE_CLIENT_CERTIFICATE_PASSWORD)? {
+            Var::Value(v) => Some(Secret::new(v.as_str())),
             Var::Unset | Var::Blank => None,
         };
-        return Selection::Certificate {
+        return Ok(Selection::Certificate {
             tenant: t.to_owned(),
             client_id: id,
             path: p.to_owned(),
             password,
             send_chain,
-        };
+        });
     }
     if let (Some(u), Var::Value(p)) = (username.trimmed(), &password) {
         let tenant = match tenant.trimmed() {
             Some(t) => {
-                if let Err(e) = check_tenant(t) {
-                    return Selection::Invalid(e);
-                }
+                check_tenant(t)?;
                 t.to_owned()
             }
             None => DEFAULT_USER_TENANT.to_owned(),
         };
-        return Selection::UsernamePassword {
+        return Ok(Selection::UsernamePassword {
             tenant,
             client_id: id,
             username: u.to_owned(),
             password: Secret::new(p.as_str()),
-        };
+        });
     }
-    unavailable(
+    Ok(unavailable(
         env, &tenant, &client_id, &secret, &cert_path, &username, &password,
-    )
+    ))
 }
 
 fn check_tenant(tenant: &str) -> Result<(), String> {
@@ -181,11 +175,8 @@ fn check_tenant(tenant: &str) -> Result<(), String> {
 
 /// `1`/`true`/`yes` and `0`/`false`/`no`, case-insensitive; unset or blank is `false`.
 pub(crate) fn parse_bool(env: &Env, name: &str) -> Result<bool, String> {
-    match Var::read(env, name) {
+    match Var::read(env, name)? {
         Var::Unset | Var::Blank => Ok(false),
-        Var::NotUnicode => Err(format!(
-            "`{name}` is not valid Unicode; set it to `true` or `false`"
-        )),
         Var::Value(v) => match v.trim().to_ascii_lowercase().as_str() {
             "1" | "true" | "yes" => Ok(true),
             "0" | "false" | "no" => Ok(false),
@@ -233,7 +224,7 @@ fn unavailable(
     let set: Vec<&str> = VARIABLES
         .iter()
         .copied()
-        .filter(|v| Var::read(env, v).present())
+        .filter(|v| Var::read(env, v).is_ok_and(|v| v.present()))
         .collect();
     let mut msg = if set.is_empty() {
         "no service principal or user is configured in the environment".to_owned()
@@ -247,19 +238,11 @@ fn unavailable(
     let empty: Vec<&str> = VARIABLES
         .iter()
         .copied()
-        .filter(|v| matches!(Var::read(env, v), Var::Blank))
+        .filter(|v| matches!(Var::read(env, v), Ok(Var::Blank)))
         .collect();
     if !empty.is_empty() {
         let verb = if empty.len() == 1 { "is" } else { "are" };
         msg.push_str(&format!("; {} {verb} set but empty", ticked_list(&empty)));
-    }
-    let bad: Vec<&str> = VARIABLES
-        .iter()
-        .copied()
-        .filter(|v| matches!(Var::read(env, v), Var::NotUnicode))
-        .collect();
-    if !bad.is_empty() {
-        msg.push_str(&format!("; {} not valid Unicode", ticked_list(&bad)));
     }
     Selection::Unavailable(msg)
 }

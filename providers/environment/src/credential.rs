@@ -1,6 +1,7 @@
 //! `EnvironmentCredential` and its builder.
 
 use std::fmt;
+use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -132,7 +133,7 @@ impl EnvironmentCredentialBuilder {
                 )
             }
             Selection::Invalid(msg) => (
-                Selected::Failed(Error::authentication_failed(NAME, msg)),
+                Selected::Failed(Error::invalid_input(NAME, msg)),
                 self.env.non_blank(config::AZURE_TENANT_ID),
             ),
             Selection::ClientSecret {
@@ -188,37 +189,23 @@ impl EnvironmentCredentialBuilder {
     }
 }
 
+/// Reads and parses the certificate file. The bytes stay in the wiped buffer
+/// [`read_bounded`](credchain_core::fs::read_bounded) returns until parsed (see
+/// [`ClientCertificate`] for what the parsers keep).
 fn load_certificate(
     path: &str,
     password: Option<&credchain_core::Secret>,
 ) -> Result<ClientCertificate, Error> {
     let var = config::AZURE_CLIENT_CERTIFICATE_PATH;
-    let too_large = || std::io::Error::other("the file is larger than 1 MiB, so it is not a certificate");
-    let read = std::fs::metadata(path).and_then(|m| {
-        if !m.is_file() {
-            // A device such as `/dev/zero` reports a length of 0 and never ends; a FIFO blocks.
-            Err(std::io::Error::other("it is not a regular file"))
-        } else if m.len() > MAX_CERTIFICATE_FILE {
-            Err(too_large())
-        } else {
-            // Bounded even if the file grows after the size check.
-            let mut bytes = Vec::new();
-            std::io::Read::read_to_end(
-                &mut std::io::Read::take(std::fs::File::open(path)?, MAX_CERTIFICATE_FILE + 1),
-                &mut bytes,
-            )?;
-            if bytes.len() as u64 > MAX_CERTIFICATE_FILE {
-                Err(too_large())
-            } else {
-                Ok(bytes)
-            }
-        }
-    });
-    let bytes = read.map_err(|e| {
-        Error::authentication_failed(
+    let bytes = credchain_core::fs::read_bounded(Path::new(path), MAX_CERTIFICATE_FILE).map_err(|e| {
+        Error::invalid_input(
             NAME,
-            format!("cannot read the certificate file `{path}` named by `{var}`: {e}; check the path and its permissions"),
+            format!(
+                "cannot read the certificate file `{path}` named by `{var}`: {}; check the path and its permissions",
+                e.reason()
+            ),
         )
+        .with_source(e)
     })?;
     ClientCertificate::load(&bytes, password).map_err(|e| {
         let hint = match e.kind() {
@@ -227,7 +214,7 @@ fn load_certificate(
             }
             _ => String::new(),
         };
-        Error::authentication_failed(
+        Error::invalid_input(
             NAME,
             format!("the certificate file `{path}` named by `{var}` cannot be used: {e}{hint}"),
         )
@@ -298,10 +285,10 @@ impl EnvironmentCredential {
                     if let Some(t) = timeout {
                         b = b.timeout(*t);
                     }
-                    // A bad `AZURE_AUTHORITY_HOST` or proxy variable is a configuration error of a
-                    // complete configuration: it stops the chain.
+                    // A bad `AZURE_AUTHORITY_HOST`, proxy or `SSL_CERT_*` variable is invalid
+                    // configuration of a complete configuration: nothing is sent, the chain stops.
                     b.build()
-                        .map_err(|e| Error::authentication_failed(NAME, e.message()))
+                        .map_err(|e| Error::invalid_input(NAME, e.message()).with_source(e))
                 })
                 .as_ref()
                 .map_err(Clone::clone),
@@ -363,6 +350,7 @@ impl TokenCredential for EnvironmentCredential {
                 password,
             },
         };
+        credchain_core::validate::request(NAME, scopes, options)?;
         let tenant = options
             .tenant_id()
             .or(self.home_tenant.as_deref())
@@ -394,7 +382,7 @@ mod tests {
             let err = certificate_error(path);
             assert_eq!(
                 err.kind(),
-                credchain_core::ErrorKind::AuthenticationFailed,
+                credchain_core::ErrorKind::InvalidInput,
                 "{path}: {err}"
             );
             assert!(
@@ -402,6 +390,75 @@ mod tests {
                     .contains(&format!("cannot read the certificate file `{path}`"))
                     && err.message().contains("not a regular file"),
                 "{path}: {err}"
+            );
+        }
+    }
+
+    /// Issue 14.9: a variable set to bytes that are not UTF-8 was read as unset, so a complete
+    /// configuration became "unavailable" and a chain fell through to another identity. `Env`
+    /// maps hold only Strings, so this runs in a child process with a real environment.
+    #[cfg(unix)]
+    #[test]
+    fn non_unicode_values_fail_instead_of_reading_as_unset() {
+        use std::os::unix::ffi::OsStrExt as _;
+        const CHILD: &str = "CREDCHAIN_TEST_NON_UNICODE_VARIABLE";
+        if let Ok(var) = std::env::var(CHILD) {
+            let credential = EnvironmentCredential::new();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let err = runtime
+                .block_on(credential.get_token(
+                    &["https://management.azure.com/.default"],
+                    &TokenRequestOptions::default(),
+                ))
+                .expect_err("a non-Unicode value cannot work");
+            assert_eq!(
+                err.kind(),
+                credchain_core::ErrorKind::InvalidInput,
+                "{var}: {err}"
+            );
+            assert!(
+                err.message()
+                    .starts_with(&format!("`{var}` is set but its value is not valid Unicode")),
+                "{var}: {err}"
+            );
+            assert!(!err.to_string().contains("s3cr3t"), "{err}");
+            return;
+        }
+        let complete = [
+            (config::AZURE_TENANT_ID, "tenant"),
+            (config::AZURE_CLIENT_ID, "app"),
+            (config::AZURE_CLIENT_SECRET, "s3cr3t"),
+        ];
+        // The secret itself, any other variable of the complete configuration, and a variable
+        // of another configuration: all fail rather than being skipped.
+        for var in [
+            config::AZURE_CLIENT_SECRET,
+            config::AZURE_CLIENT_ID,
+            config::AZURE_TENANT_ID,
+            config::AZURE_PASSWORD,
+        ] {
+            let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"));
+            child
+                .args([
+                    "--exact",
+                    "credential::tests::non_unicode_values_fail_instead_of_reading_as_unset",
+                    "--test-threads=1",
+                ])
+                .env_clear()
+                .env(CHILD, var);
+            for (name, value) in complete {
+                child.env(name, value);
+            }
+            child.env(var, std::ffi::OsStr::from_bytes(b"s3cr3t\xff\xfe"));
+            let out = child.output().expect("run the child test");
+            assert!(
+                out.status.success() && String::from_utf8_lossy(&out.stdout).contains("1 passed"),
+                "{var}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
             );
         }
     }

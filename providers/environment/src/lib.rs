@@ -25,22 +25,30 @@
 //! | Situation | Kind | Chain |
 //! |---|---|---|
 //! | nothing set, or only part of a configuration (e.g. just `AZURE_CLIENT_ID` + `AZURE_TENANT_ID`, as for workload or managed identity); blank values count as unset | `Unavailable`, naming what to set and which variables are set but empty | moves on |
-//! | complete configuration that cannot work: invalid `AZURE_TENANT_ID`, `AZURE_CLIENT_SEND_CERTIFICATE_CHAIN` not a boolean, certificate file missing/unreadable/too large, wrong certificate password, key not matching the certificate, no key, bad `AZURE_AUTHORITY_HOST` or proxy variable | `AuthenticationFailed`, naming the variable or file, never a secret | stops |
+//! | a variable this credential reads is set to bytes that are not valid Unicode, whatever else is set | `InvalidInput`, naming the variable, never its value | stops |
+//! | complete configuration that cannot work (nothing is sent): invalid `AZURE_TENANT_ID`, `AZURE_CLIENT_SEND_CERTIFICATE_CHAIN` not a boolean, certificate file missing/unreadable/not a regular file/over 1 MiB, wrong certificate password, key not matching the certificate, no key, a file asking for too costly a key derivation, bad `AZURE_AUTHORITY_HOST`, `SSL_CERT_*` or proxy variable | `InvalidInput`, naming the variable or file, never a secret | stops |
+//! | bad scope, claims or requested tenant | `InvalidInput` | stops |
 //! | Entra refused (wrong secret `AADSTS7000215`, unknown tenant `AADSTS90002`, …) | `AuthenticationFailed` with the code and correlation ID | stops |
-//! | bad scope or requested tenant | `InvalidInput` | stops |
 //! | 429/5xx/connection errors after retries; timeout | `Transient`; `Timeout` | stops |
 //!
-//! # Differences from azure-identity
+//! # Differences from azure-identity 1.27 (`EnvironmentCredential`)
 //!
 //! * Blank or whitespace-only values count as **unset** (Python treats `""` as set and then
 //!   fails to construct, which also breaks `DefaultAzureCredential()`); the message says which
 //!   variable is set but empty.
+//! * A value that is not valid Unicode is a configuration error (`InvalidInput`), never "unset",
+//!   so a chain never skips a configuration the user did set.
 //! * `AZURE_CLIENT_SEND_CERTIFICATE_CHAIN` is parsed: `1`/`true`/`yes` and `0`/`false`/`no`
 //!   (case-insensitive); anything else is a configuration error. In Python any non-empty value,
 //!   even `false`, turns it on.
-//! * Configuration errors are reported by `get_token`, not by construction, so an unused
-//!   credential never breaks building a chain.
+//! * Configuration errors are reported by `get_token` as `InvalidInput`, not raised by
+//!   construction (Python: `ValueError`, `FileNotFoundError`), so an unused credential never
+//!   breaks building a chain.
 //! * Values are trimmed, except `AZURE_PASSWORD` and `AZURE_CLIENT_CERTIFICATE_PASSWORD`.
+//! * An `AZURE_AUTHORITY_HOST` such as `login.example.com:8443` (no scheme) means
+//!   `https://login.example.com:8443`; Python's `urlparse` reads the host as a scheme and refuses it.
+//! * A PEM file's first private key is used; a certificate file asking for more than 1,000,000
+//!   PBKDF2 iterations in one derivation (4,000,000 in all) is refused before deriving.
 //! * No token cache and no tenant allow-list here: credchain's middleware does both.
 //!   [`home_tenant`](credchain_core::TokenCredential::home_tenant) is `AZURE_TENANT_ID` (or
 //!   `organizations` for username/password without one).

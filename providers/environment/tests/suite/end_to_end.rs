@@ -177,9 +177,21 @@ async fn configuration_errors_stop_the_chain_and_name_the_problem() {
         "mismatch.pem",
         format!("{}{}", tc.key_pem(), other.cert_pem()).as_bytes(),
     );
-    let (enc, mismatch) = (
+    // An encrypted key asking for 2,000,000,000 PBKDF2 iterations (issue 14.13): refused
+    // before deriving, where it used to burn CPU for hours.
+    const COSTLY_KEY: &str = "MH0wWQYJKoZIhvcNAQUNMEwwKwYJKoZIhvcNAQUMMB4ECAcHBwcHBwcHAgR3NZQAMAwGCCqGSIb3DQIJBQAwHQYJYIZIAWUDBAEqBBAJCQkJCQkJCQkJCQkJCQkJBCBVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVQ==";
+    let costly = temp_file(
+        "costly.pem",
+        format!(
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\n{COSTLY_KEY}\n-----END ENCRYPTED PRIVATE KEY-----\n{}",
+            tc.cert_pem()
+        )
+        .as_bytes(),
+    );
+    let (enc, mismatch, costly) = (
         enc.to_string_lossy().into_owned(),
         mismatch.to_string_lossy().into_owned(),
+        costly.to_string_lossy().into_owned(),
     );
     let base = [("AZURE_TENANT_ID", TENANT), ("AZURE_CLIENT_ID", APP)];
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
@@ -204,6 +216,13 @@ async fn configuration_errors_stop_the_chain_and_name_the_problem() {
         ),
         (
             vec![
+                ("AZURE_CLIENT_CERTIFICATE_PATH", &costly),
+                ("AZURE_CLIENT_CERTIFICATE_PASSWORD", "wrong-cert-password"),
+            ],
+            "asks for 2000000000 key-derivation iterations",
+        ),
+        (
+            vec![
                 ("AZURE_CLIENT_CERTIFICATE_PATH", &enc),
                 ("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN", "perhaps"),
             ],
@@ -218,7 +237,7 @@ async fn configuration_errors_stop_the_chain_and_name_the_problem() {
             .get_token(&[SCOPE], &TokenRequestOptions::default())
             .await
             .expect_err(expected);
-        assert_eq!(err.kind(), ErrorKind::AuthenticationFailed, "{err}");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
         assert!(err.message().contains(expected), "{err}");
         assert!(!err.to_string().contains("wrong-cert-password") && !err.to_string().contains(CERT_PW));
     }
@@ -234,13 +253,16 @@ async fn configuration_errors_stop_the_chain_and_name_the_problem() {
         .get_token(&[SCOPE], &TokenRequestOptions::default())
         .await
         .expect_err("bad tenant");
-    assert_eq!(err.kind(), ErrorKind::AuthenticationFailed);
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert!(
         err.message()
             .starts_with("`AZURE_TENANT_ID` is not a valid tenant ID"),
         "{err}"
     );
     // The default client reads AZURE_AUTHORITY_HOST: a bad one stops the chain only when configured.
+    // Issue 14.14: it is invalid configuration (nothing is sent), so the kind is InvalidInput,
+    // like the message, which names the variable and says it is invalid (it was
+    // AuthenticationFailed, "the provider tried and was refused").
     let env = Env::from_pairs([
         ("AZURE_AUTHORITY_HOST", "http://insecure"),
         ("AZURE_TENANT_ID", TENANT),
@@ -253,8 +275,12 @@ async fn configuration_errors_stop_the_chain_and_name_the_problem() {
         .get_token(&[SCOPE], &TokenRequestOptions::default())
         .await
         .expect_err("http");
-    assert_eq!(err.kind(), ErrorKind::AuthenticationFailed);
-    assert!(err.message().contains("`AZURE_AUTHORITY_HOST`"), "{err}");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(
+        err.message().starts_with("`AZURE_AUTHORITY_HOST` is invalid: "),
+        "{err}"
+    );
+    assert!(!err.message().contains("failed"), "{err}");
     let env = Env::from_pairs([("AZURE_AUTHORITY_HOST", "http://insecure")]);
     let err = EnvironmentCredential::builder()
         .env(env)
@@ -305,4 +331,36 @@ async fn incomplete_configurations_are_unavailable() {
         assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
         assert!(err.message().contains(expected), "{err}");
     }
+}
+
+/// Intended difference: an `AZURE_AUTHORITY_HOST` of `name:port` without a scheme is taken as
+/// `https://name:port`. azure-identity 1.27's `normalize_authority` (`_internal/utils.py`)
+/// runs `urlparse`, which on Python 3.9+ reads `localhost` in `localhost:8443` as the scheme, and
+/// then refuses it as "not a TLS protected (https) URL".
+#[tokio::test]
+async fn a_host_and_port_authority_without_a_scheme_means_https() {
+    let tc = TestCertificate::generate("x");
+    let entra = fake(&tc).await;
+    let port = entra
+        .authority()
+        .rsplit(':')
+        .next()
+        .map(str::to_owned)
+        .expect("port");
+    let host = format!("localhost:{port}");
+    let ca = entra.ca_pem_path().to_string_lossy().into_owned();
+    let env = Env::from_pairs([
+        ("AZURE_AUTHORITY_HOST", host.as_str()),
+        ("SSL_CERT_FILE", ca.as_str()),
+        ("AZURE_TENANT_ID", TENANT),
+        ("AZURE_CLIENT_ID", APP),
+        ("AZURE_CLIENT_SECRET", SECRET),
+    ]);
+    EnvironmentCredential::builder()
+        .env(env)
+        .build()
+        .get_token(&[SCOPE], &TokenRequestOptions::default())
+        .await
+        .expect("token from https://localhost:PORT");
+    assert_eq!(entra.token_request_count(), 1);
 }

@@ -297,10 +297,7 @@ fn any_environment_gives_a_documented_error_without_secrets() {
                     );
                 }
                 None => prop_assert!(
-                    matches!(
-                        err.kind(),
-                        ErrorKind::Unavailable | ErrorKind::AuthenticationFailed
-                    ),
+                    matches!(err.kind(), ErrorKind::Unavailable | ErrorKind::InvalidInput),
                     "{:?}: {err}",
                     err.kind()
                 ),
