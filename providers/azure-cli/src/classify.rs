@@ -21,9 +21,8 @@ use credchain_core::Error;
 use regex_lite::Regex;
 
 use crate::credential::NAME;
-use crate::locate::{Found, NotFound};
 use crate::parse::{UnexpectedOutput, bounded, sanitize};
-use crate::process::{Finished, RunError, STDOUT_LIMIT};
+use credchain_process::{Finished, Found, NotFound, RunError, STDOUT_LIMIT};
 
 /// Longest summary of stderr put in a message, in characters.
 pub(crate) const SUMMARY_CHARS: usize = 800;
@@ -145,6 +144,14 @@ pub(crate) fn not_found_error(e: NotFound) -> Error {
                 ),
             )
         }
+        NotFound::Untrusted { path, reason } => Error::unavailable(
+            NAME,
+            format!(
+                "refusing to run the Azure CLI found at `{}`: {reason}. Fix that, put a trusted `az` \
+                 on `PATH`, or set `AzureCliCredentialBuilder::az_path`",
+                path.display()
+            ),
+        ),
     }
 }
 

@@ -11,10 +11,10 @@ use credchain_core::{AccessToken, Env, Error, TokenCredential, TokenRequestOptio
 
 use crate::builder::{AzureCliCredentialBuilder, not_a_flag};
 use crate::classify::{claims_challenge, failed_run, not_found_error, run_error, unexpected_output};
-use crate::locate::locate;
+use crate::install::find_az;
 use crate::parse::parse_token;
-use crate::process::{Finished, Invocation, run};
 use crate::timezone::local_time_zone;
+use credchain_process::{Finished, Invocation, deadline_after, default_working_dir, run};
 
 /// The provider name used in errors and tracing.
 pub const NAME: &str = "AzureCliCredential";
@@ -149,7 +149,7 @@ impl AzureCliCredential {
     /// return when `az` cannot be found, saying where it looked.
     pub fn locate_az(&self) -> Result<PathBuf, Error> {
         let cwd = safe_working_dir(&self.inner)?;
-        locate(self.inner.az_path.as_deref(), &self.inner.env, &cwd)
+        find_az(self.inner.az_path.as_deref(), &self.inner.env, &cwd)
             .map(|found| found.path().to_owned())
             .map_err(not_found_error)
     }
@@ -183,32 +183,13 @@ fn safe_working_dir(config: &Config) -> Result<PathBuf, Error> {
     if let Some(dir) = &config.working_dir {
         return Ok(dir.clone());
     }
-    if cfg!(windows) {
-        config
-            .env
-            .non_blank("SYSTEMROOT")
-            .map(PathBuf::from)
-            .ok_or_else(|| {
-                Error::unavailable(
-                    NAME,
-                    "`SYSTEMROOT` is not set, so there is no safe working directory to run `az` from; \
-                 set `SYSTEMROOT` (normally `C:\\Windows`)",
-                )
-            })
-    } else {
-        Ok(PathBuf::from("/bin"))
-    }
-}
-
-/// `start + timeout` without the panic `Instant + Duration` has on overflow: a timeout too large
-/// to represent (such as `Duration::MAX`) means "no limit of our own", capped at 30 years.
-fn deadline_after(start: Instant, timeout: Duration) -> Instant {
-    const FAR: Duration = Duration::from_secs(30 * 365 * 24 * 60 * 60);
-    start
-        .checked_add(timeout)
-        .or_else(|| start.checked_add(FAR))
-        // Every supported platform represents 30 years; this only keeps the arithmetic total.
-        .unwrap_or(start)
+    default_working_dir(&config.env).ok_or_else(|| {
+        Error::unavailable(
+            NAME,
+            "`SYSTEMROOT` is not set, so there is no safe working directory to run `az` from; \
+             set `SYSTEMROOT` (normally `C:\\Windows`)",
+        )
+    })
 }
 
 #[async_trait::async_trait]
@@ -260,7 +241,7 @@ impl TokenCredential for AzureCliCredential {
         }
 
         let cwd = safe_working_dir(config)?;
-        let found = locate(config.az_path.as_deref(), &config.env, &cwd).map_err(not_found_error)?;
+        let found = find_az(config.az_path.as_deref(), &config.env, &cwd).map_err(not_found_error)?;
         let args = build_args(scope, tenant, config);
         // The arguments hold only validated scope, tenant and subscription values: nothing secret.
         tracing::debug!(
@@ -421,21 +402,5 @@ mod tests {
         }
         // A subscription with a space stays one argument.
         assert!(build_args("s", None, &sub.inner).contains(&"my sub".to_owned()));
-    }
-
-    #[test]
-    fn a_huge_timeout_does_not_overflow_the_deadline() {
-        let now = Instant::now();
-        assert_eq!(
-            deadline_after(now, Duration::from_secs(10)),
-            now + Duration::from_secs(10)
-        );
-        for huge in [Duration::MAX, Duration::from_secs(u64::MAX / 2)] {
-            let deadline = deadline_after(now, huge);
-            assert!(
-                deadline > now + Duration::from_secs(365 * 24 * 60 * 60),
-                "{huge:?} must mean a far deadline, not an immediate one"
-            );
-        }
     }
 }

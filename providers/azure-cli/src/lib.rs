@@ -97,9 +97,8 @@
 mod builder;
 mod classify;
 mod credential;
-mod locate;
+mod install;
 mod parse;
-mod process;
 mod timezone;
 
 pub use builder::AzureCliCredentialBuilder;
