@@ -451,4 +451,114 @@ mod tests {
         );
         assert!(!text.contains("HOME="), "{text}");
     }
+
+    /// Processes (not zombies) whose environment holds `marker`.
+    #[cfg(target_os = "linux")]
+    fn processes_with(marker: &str) -> Vec<i32> {
+        let needle = marker.as_bytes();
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|pid| {
+                let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .ok()
+                    .and_then(|s| {
+                        s.rsplit_once(')')
+                            .map(|(_, rest)| rest.trim_start().starts_with('Z'))
+                    })
+                    .unwrap_or(true);
+                !zombie
+                    && std::fs::read(format!("/proc/{pid}/environ"))
+                        .is_ok_and(|env| env.windows(needle.len()).any(|w| w == needle))
+            })
+            .collect()
+    }
+
+    /// The "host" of [`a_cli_and_its_children_die_with_a_sigkilled_host`]: runs the hanging
+    /// script named by `CREDCHAIN_HOST_SCRIPT` until it is killed. Ignored when run directly.
+    #[cfg(target_os = "linux")]
+    #[test]
+    #[ignore = "the host process of a_cli_and_its_children_die_with_a_sigkilled_host"]
+    fn host_runs_a_hanging_cli() {
+        let (Some(program), Some(marker)) = (
+            std::env::var_os("CREDCHAIN_HOST_SCRIPT"),
+            std::env::var("CREDCHAIN_HOST_MARKER").ok(),
+        ) else {
+            return;
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let marker_var = [("CREDCHAIN_TEST_MARKER", marker.as_str())];
+        let _ = runtime.block_on(run(Invocation {
+            program: Path::new(&program),
+            args: &[],
+            cwd: Path::new("/"),
+            env: &Env::from_pairs([("PATH", "/usr/bin:/bin")]),
+            extra_env: &marker_var,
+            deadline: Instant::now() + Duration::from_secs(600),
+        }));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_cli_and_its_children_die_with_a_sigkilled_host() {
+        // A host (this test binary, running `host_runs_a_hanging_cli`) runs a CLI that starts a
+        // grandchild and waits; the host is SIGKILLed, so none of its own cleanup runs. The CLI
+        // (parent-death signal) and the grandchild (orphaned process group with the stopped
+        // guard) must both go. Processes are found by a marker only they carry.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let program = script(
+            dir.path(),
+            &format!(
+                "echo $$ > '{d}/child'\nsleep 300 &\necho $! > '{d}/grandchild'\nwait",
+                d = dir.path().display()
+            ),
+        );
+        let marker = format!("credchain-host-death-{}-{:?}", std::process::id(), Instant::now());
+        let mut host = std::process::Command::new(std::env::current_exe().expect("test binary"))
+            .args([
+                "--exact",
+                "run::tests::host_runs_a_hanging_cli",
+                "--ignored",
+                "--test-threads=1",
+            ])
+            .env("CREDCHAIN_HOST_SCRIPT", &program)
+            .env("CREDCHAIN_HOST_MARKER", &marker)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn host");
+        // Bounded waits against a hang, not timing goals.
+        let wait_until = |what: &str, done: &dyn Fn() -> bool| {
+            let until = Instant::now() + Duration::from_secs(30);
+            while !done() {
+                assert!(Instant::now() < until, "{what}");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        };
+        wait_until("the CLI never started its grandchild", &|| {
+            std::fs::read_to_string(dir.path().join("grandchild")).is_ok_and(|t| t.ends_with('\n'))
+        });
+        wait_until("the marked processes never appeared", &|| {
+            processes_with(&marker).len() >= 2
+        });
+        host.kill().expect("SIGKILL the host");
+        host.wait().expect("reap the host");
+        let until = Instant::now() + Duration::from_secs(30);
+        while !processes_with(&marker).is_empty() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let left = processes_with(&marker);
+        for pid in &left {
+            if let Some(p) = rustix::process::Pid::from_raw(*pid) {
+                let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+            }
+        }
+        assert!(left.is_empty(), "outlived the host: {left:?}");
+    }
 }
