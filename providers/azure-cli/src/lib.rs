@@ -100,6 +100,7 @@ mod credential;
 mod install;
 mod parse;
 mod timezone;
+mod version;
 
 pub use builder::AzureCliCredentialBuilder;
 pub use credential::{AzureCliCredential, DEFAULT_PROCESS_TIMEOUT, NAME};
