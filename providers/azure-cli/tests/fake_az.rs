@@ -821,3 +821,53 @@ async fn az_version_kills_a_hanging_az_and_its_children() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_az_in_a_writable_install_dir_is_refused_and_never_run() {
+    // Issue 14.13: `~/.local/bin` is searched when `PATH` has no az. If anyone may write there,
+    // the az in it may have been planted: refuse it, name it and say how to fix it.
+    if ["/opt/homebrew/bin/az", "/usr/local/bin/az"]
+        .iter()
+        .any(|p| std::path::Path::new(p).exists())
+    {
+        eprintln!("skipped: az is installed in an earlier well-known location on this machine");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::tempdir().expect("tempdir");
+    let bin = home.path().join(".local/bin");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    let fake = FakeAz::sample("ok_scope");
+    let planted = bin.join("az");
+    std::fs::copy(fake.path(), &planted).expect("copy");
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let empty = tempfile::tempdir().expect("tempdir");
+    let path = empty.path().to_string_lossy().into_owned();
+    let home_s = home.path().to_string_lossy().into_owned();
+    let c = AzureCliCredential::builder()
+        .env(Env::from_pairs([
+            ("PATH", path.as_str()),
+            ("HOME", home_s.as_str()),
+        ]))
+        .build()
+        .expect("valid");
+    let err = c
+        .get_token(&[ARM], &TokenRequestOptions::new())
+        .await
+        .expect_err("untrusted");
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+    let message = err.message();
+    assert!(
+        message.contains(&format!("`{}`", planted.display())) && message.contains("chmod go-w"),
+        "{err}"
+    );
+    assert!(!fake.ran(), "the planted az ran");
+
+    // Fixed permissions: the same az is used.
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let token = c
+        .get_token(&[ARM], &TokenRequestOptions::new())
+        .await
+        .expect("trusted now");
+    assert_eq!(token.secret(), sample_token());
+}
