@@ -826,9 +826,14 @@ async fn az_version_kills_a_hanging_az_and_its_children() {
 async fn an_az_in_a_writable_install_dir_is_refused_and_never_run() {
     // Issue 14.13: `~/.local/bin` is searched when `PATH` has no az. If anyone may write there,
     // the az in it may have been planted: refuse it, name it and say how to fix it.
-    if ["/opt/homebrew/bin/az", "/usr/local/bin/az"]
-        .iter()
-        .any(|p| std::path::Path::new(p).exists())
+    if [
+        "/opt/homebrew/bin/az",
+        "/usr/local/bin/az",
+        "/usr/bin/az",
+        "/bin/az",
+    ]
+    .iter()
+    .any(|p| std::path::Path::new(p).exists())
     {
         eprintln!("skipped: az is installed in an earlier well-known location on this machine");
         return;
@@ -841,14 +846,10 @@ async fn an_az_in_a_writable_install_dir_is_refused_and_never_run() {
     let planted = bin.join("az");
     std::fs::copy(fake.path(), &planted).expect("copy");
     std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o777)).expect("chmod");
-    let empty = tempfile::tempdir().expect("tempdir");
-    let path = empty.path().to_string_lossy().into_owned();
     let home_s = home.path().to_string_lossy().into_owned();
+    // The fake's tools are on `PATH`; az is not (checked above).
     let c = AzureCliCredential::builder()
-        .env(Env::from_pairs([
-            ("PATH", path.as_str()),
-            ("HOME", home_s.as_str()),
-        ]))
+        .env(Env::from_pairs([("PATH", TOOLS_PATH), ("HOME", home_s.as_str())]))
         .build()
         .expect("valid");
     let err = c
