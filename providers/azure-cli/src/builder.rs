@@ -55,7 +55,7 @@ impl fmt::Debug for AzureCliCredentialBuilder {
 
 impl AzureCliCredentialBuilder {
     /// The tenant to get tokens for when a request names none (passed as `--tenant`). It is
-    /// also the credential's [home tenant](TokenCredential::home_tenant) for the tenant middleware.
+    /// also the credential's [home tenant](credchain_core::TokenCredential::home_tenant) for the tenant middleware.
     /// Default: none, so the CLI uses its current account's tenant.
     pub fn tenant_id(mut self, tenant_id: impl Into<String>) -> Self {
         self.tenant_id = Some(tenant_id.into());
