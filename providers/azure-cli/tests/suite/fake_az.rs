@@ -97,6 +97,43 @@ async fn old_cli_output_with_only_local_expiry() {
 }
 
 #[tokio::test]
+async fn tz_naming_a_fifo_or_dev_zero_neither_hangs_nor_floods() {
+    // `TZ` comes from whoever started us. A FIFO blocks `open` forever and `/dev/zero` never ends:
+    // the zone is resolved only for a local `expiresOn`, and then with a bounded, non-blocking
+    // read, so both mean UTC (as glibc would have used for az).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("tz-fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo")
+            .success()
+    );
+    let fifo = fifo.to_str().expect("utf-8").to_owned();
+    let local_only = FakeAz::new(
+        r#"printf '{"accessToken": "old-cli-token", "expiresOn": "2023-10-31 21:59:10.000000"}'"#,
+    );
+    let modern = FakeAz::sample("ok_scope");
+    for tz in [fifo.as_str(), "/dev/zero", ":/dev/zero"] {
+        for (fake, expected) in [(&local_only, Some(1698789550)), (&modern, None)] {
+            let c = AzureCliCredential::builder()
+                .az_path(fake.path())
+                .env(Env::from_pairs([("PATH", TOOLS_PATH), ("TZ", tz)]))
+                .build()
+                .expect("valid");
+            let t = c
+                .get_token(&[ARM], &TokenRequestOptions::new())
+                .await
+                .unwrap_or_else(|e| panic!("TZ={tz}: {e}"));
+            if let Some(expected) = expected {
+                assert_eq!(unix(t.expires_on()), expected, "TZ={tz}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
 async fn warnings_on_stderr_do_not_spoil_a_success() {
     let fake = FakeAz::new(
         r#"echo "WARNING: The command is in preview and under development." >&2
@@ -527,7 +564,7 @@ async fn rejected_input_never_reaches_the_process() {
     let c = credential_for(&fake);
     let none = TokenRequestOptions::new();
     let cases: Vec<(Vec<&str>, TokenRequestOptions, &str)> = vec![
-        (vec![], none.clone(), "exactly one scope"),
+        (vec![], none.clone(), "at least one scope"),
         (
             vec![ARM, "https://vault.azure.net/.default"],
             none.clone(),
@@ -730,4 +767,108 @@ async fn an_az_still_open_for_writing_is_retried_not_reported() {
     let t = token(&fake).await.expect("token after the writer closed");
     assert_eq!(t.secret(), sample_token());
     release.join().expect("writer thread");
+}
+
+#[tokio::test]
+async fn az_version_runs_through_the_bounded_runner() {
+    let fake = FakeAz::new(
+        r#"[ "$1 $2 $3" = 'version --output json' ] || exit 9
+printf '{"azure-cli": "2.91.0", "extensions": {}}'"#,
+    );
+    let version = credential_for(&fake)
+        .az_version(Duration::from_secs(30))
+        .await
+        .expect("version");
+    assert_eq!(version, "2.91.0");
+
+    let failing = FakeAz::new("exit 3");
+    let err = credential_for(&failing)
+        .az_version(Duration::from_secs(30))
+        .await
+        .expect_err("fails");
+    assert!(err.is_unavailable() && err.message().contains("failed"), "{err}");
+}
+
+#[tokio::test]
+async fn az_version_stops_a_flooding_az() {
+    // Issue 14.2: doctor read `az version`'s stdout unbounded (1.5 GB). Now it is capped and
+    // az is stopped; `cat /dev/zero` never ends on its own, so only the cap can end this run.
+    let fake = FakeAz::new("cat /dev/zero");
+    let err = credential_for(&fake)
+        .az_version(Duration::from_secs(60))
+        .await
+        .expect_err("flood");
+    assert!(err.message().contains("printed more than 1024 KiB"), "{err}");
+    assert!(
+        gone_within(fake.pid_file("pid"), Duration::from_secs(10)).await,
+        "the flooding az was not stopped"
+    );
+}
+
+#[tokio::test]
+async fn az_version_kills_a_hanging_az_and_its_children() {
+    // Issue 14.2: a hanging `az version` left a grandchild behind.
+    let fake = FakeAz::new("sleep 300 &\necho $! > \"$d/grandchild\"\nsleep 300");
+    let err = credential_for(&fake)
+        .az_version(Duration::from_millis(500))
+        .await
+        .expect_err("hangs");
+    assert!(err.message().contains("did not answer within"), "{err}");
+    for name in ["pid", "grandchild"] {
+        assert!(
+            gone_within(fake.pid_file(name), Duration::from_secs(10)).await,
+            "{name} survived the time limit"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_az_in_a_writable_install_dir_is_refused_and_never_run() {
+    // Issue 14.13: `~/.local/bin` is searched when `PATH` has no az. If anyone may write there,
+    // the az in it may have been planted: refuse it, name it and say how to fix it.
+    if [
+        "/opt/homebrew/bin/az",
+        "/usr/local/bin/az",
+        "/usr/bin/az",
+        "/bin/az",
+    ]
+    .iter()
+    .any(|p| std::path::Path::new(p).exists())
+    {
+        eprintln!("skipped: az is installed in an earlier well-known location on this machine");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::tempdir().expect("tempdir");
+    let bin = home.path().join(".local/bin");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    let fake = FakeAz::sample("ok_scope");
+    let planted = bin.join("az");
+    std::fs::copy(fake.path(), &planted).expect("copy");
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let home_s = home.path().to_string_lossy().into_owned();
+    // The fake's tools are on `PATH`; az is not (checked above).
+    let c = AzureCliCredential::builder()
+        .env(Env::from_pairs([("PATH", TOOLS_PATH), ("HOME", home_s.as_str())]))
+        .build()
+        .expect("valid");
+    let err = c
+        .get_token(&[ARM], &TokenRequestOptions::new())
+        .await
+        .expect_err("untrusted");
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+    let message = err.message();
+    assert!(
+        message.contains(&format!("`{}`", planted.display())) && message.contains("chmod go-w"),
+        "{err}"
+    );
+    assert!(!fake.ran(), "the planted az ran");
+
+    // Fixed permissions: the same az is used.
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let token = c
+        .get_token(&[ARM], &TokenRequestOptions::new())
+        .await
+        .expect("trusted now");
+    assert_eq!(token.secret(), sample_token());
 }
