@@ -276,13 +276,10 @@ impl EntraClient {
         scopes: &[&str],
         options: &TokenRequestOptions,
     ) -> Result<TokenResponse, Error> {
+        // The shared request check (scopes, the options' tenant, the claims' shape), then the
+        // resolved tenant this client puts in the URL path.
+        validate::request(provider, scopes, options)?;
         validate::tenant_id(tenant).map_err(|e| Error::invalid_input(provider, e))?;
-        if scopes.is_empty() {
-            return Err(Error::invalid_input(provider, "at least one scope is required"));
-        }
-        for scope in scopes {
-            validate::scope(scope).map_err(|e| Error::invalid_input(provider, e))?;
-        }
         check_grant(provider, grant)?;
         let claims = parse::claims_parameter(options.claims(), options.enable_cae())
             .map_err(|e| Error::invalid_input(provider, e))?;
