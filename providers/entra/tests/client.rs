@@ -721,6 +721,8 @@ struct Seen {
     url: String,
     headers: Vec<(String, String)>,
     body: String,
+    /// The form arrived in a buffer of exactly its length: built once, never reallocated.
+    body_exact: bool,
     timeout: Option<Duration>,
 }
 
@@ -785,6 +787,7 @@ impl HttpClient for Scripted {
                 .map(|(n, v)| (n.clone(), v.as_str().to_owned()))
                 .collect(),
             body: body.clone(),
+            body_exact: request.body.capacity() == request.body.len(),
             timeout: request.timeout,
         };
         let decoded: Vec<String> = seen
