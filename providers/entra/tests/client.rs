@@ -911,6 +911,7 @@ async fn an_injected_http_client_sees_the_exact_request_and_its_answers_are_mapp
             request.timeout.is_some_and(|t| t <= Duration::from_secs(600)),
             "{request:?}"
         );
+        assert!(request.body_exact, "{request:?}");
         let form = request.form();
         let expected = [
             ("grant_type", "refresh_token"),
