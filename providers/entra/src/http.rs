@@ -383,6 +383,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn plain_http_is_never_proxied() {
+        // The proxy (a closed port) would fail every request that went through it.
+        let (url, _server) = serve_once(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").await;
+        let proxied = EntraHttpClient::builder()
+            .env(Env::from_pairs([
+                ("HTTPS_PROXY", "http://127.0.0.1:9"),
+                ("ALL_PROXY", "http://127.0.0.1:9"),
+            ]))
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            format!("{proxied:?}").contains("127.0.0.1:9"),
+            "the proxy is configured"
+        );
+        let response = proxied
+            .send(HttpRequest::get(url))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(&response.body[..], b"ok");
+    }
+
+    #[tokio::test]
     async fn oversized_bodies_are_refused() {
         let (url, _server) = serve_once(b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world").await;
         let small = EntraHttpClient::builder()
