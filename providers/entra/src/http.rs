@@ -405,6 +405,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_request_timeout_is_honoured_and_reported_as_a_timeout() {
+        // A server that accepts and never answers.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}/", listener.local_addr().expect("addr"));
+        let _held = tokio::spawn(async move {
+            let held = listener.accept().await;
+            std::future::pending::<()>().await;
+            drop(held);
+        });
+        let request = HttpRequest::get(url).with_timeout(std::time::Duration::from_millis(100));
+        let err = client().send(request).await.expect_err("no answer");
+        assert_eq!(err.kind(), HttpErrorKind::Timeout, "{err}");
+    }
+
+    #[tokio::test]
     async fn oversized_bodies_are_refused() {
         let (url, _server) = serve_once(b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world").await;
         let small = EntraHttpClient::builder()
