@@ -60,6 +60,8 @@
 
 mod arc;
 mod credential;
+#[cfg(test)]
+mod credential_tests;
 mod errors;
 mod parse;
 mod probe;
