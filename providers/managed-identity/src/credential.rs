@@ -52,7 +52,7 @@ pub struct ManagedIdentityCredential {
     probe_timeout: Duration,
     request_timeout: Duration,
     context: ProviderContext,
-    http: Option<SharedHttpClient>,
+    http: std::sync::OnceLock<Result<SharedHttpClient, Error>>,
     timer: Arc<dyn Timer>,
     policy: RetryPolicy,
     probed: OnceCell<ProbeReport>,
@@ -169,7 +169,10 @@ impl ManagedIdentityCredentialBuilder {
             probe: self.probe,
             probe_timeout: self.probe_timeout,
             request_timeout: self.request_timeout,
-            http: self.context.http().cloned(),
+            http: match self.context.http() {
+                Some(http) => std::sync::OnceLock::from(Ok(http.clone())),
+                None => std::sync::OnceLock::new(),
+            },
             context: self.context,
             timer: self.timer,
             policy: RetryPolicy::default(),
@@ -264,9 +267,11 @@ impl ManagedIdentityCredential {
         if let Some(id) = id {
             request::id_parameter(source.kind, id).map_err(|reason| Error::invalid_input(NAME, reason))?;
         }
-        let http = self.http.as_ref().ok_or_else(|| {
-            Error::unavailable(NAME, "no HTTP client: give one with ProviderContext::with_http")
-        })?;
+        let http = self
+            .http
+            .get_or_init(default_http)
+            .as_ref()
+            .map_err(Clone::clone)?;
         Ok((source, id, http))
     }
 
@@ -443,6 +448,18 @@ impl ManagedIdentityCredential {
         }
         Ok(parsed.token)
     }
+}
+
+/// The default client: credchain-entra's, built on first use. Managed identity endpoints are
+/// plain `http://` on the machine or link-local, which that client never proxies, so it gets
+/// no proxy or CA variables (a bad `HTTPS_PROXY` must not break managed identity).
+fn default_http() -> Result<SharedHttpClient, Error> {
+    let client = credchain_entra::EntraHttpClient::builder()
+        .env(credchain_core::Env::empty())
+        .max_body_bytes(parse::MAX_RESPONSE)
+        .build()
+        .map_err(|e| Error::unavailable(NAME, format!("cannot set up the HTTP client: {}", e.message())))?;
+    Ok(Arc::new(client))
 }
 
 #[async_trait::async_trait]
