@@ -379,7 +379,17 @@ impl ManagedIdentityCredential {
                 Ok(response) => (
                     Some(response.status),
                     retry::retry_after(&response),
-                    errors::from_status(NAME, source.kind, response.status, &response.body, id.is_some()),
+                    errors::from_status(
+                        NAME,
+                        source.kind,
+                        response.status,
+                        &response.body,
+                        id.is_some(),
+                        &[
+                            source.secret.as_ref().map_or("", |s| s.expose()),
+                            arc_key.as_ref().map_or("", |k| k.as_str()),
+                        ],
+                    ),
                 ),
                 Err(e) => (None, None, self.no_answer(source.kind, &e)),
             };

@@ -15,15 +15,17 @@ pub(crate) const SERVICE_FABRIC_UNSUPPORTED: &str = "Service Fabric managed iden
 /// The longest endpoint error text quoted in a message.
 const MAX_QUOTED: usize = 400;
 
-/// The error for a non-2xx answer that was not (or no longer) retried.
+/// The error for a non-2xx answer that was not (or no longer) retried. `secrets` (the header
+/// secret, the Arc key) are replaced by `***` should the endpoint echo them.
 pub(crate) fn from_status(
     name: &str,
     kind: SourceKind,
     status: u16,
     body: &[u8],
     user_assigned: bool,
+    secrets: &[&str],
 ) -> Error {
-    let text = endpoint_text(body);
+    let text = endpoint_text(body, secrets);
     if kind == SourceKind::Imds && status == 400 {
         let what = if user_assigned {
             "the requested user-assigned identity is not assigned to this resource"
@@ -66,8 +68,9 @@ pub(crate) fn with_message(error: &Error, message: String) -> Error {
 }
 
 /// The endpoint's own words: `error_description`, `message` or `error` of a JSON body, else the
-/// body as text; control characters replaced and at most 400 characters.
-pub(crate) fn endpoint_text(body: &[u8]) -> String {
+/// body as text; `secrets` (as sent and URL-encoded) replaced by `***`, control characters
+/// replaced and at most 400 characters.
+pub(crate) fn endpoint_text(body: &[u8], secrets: &[&str]) -> String {
     let from_json = serde_json::from_slice::<serde_json::Value>(body)
         .ok()
         .and_then(|json| {
@@ -78,7 +81,11 @@ pub(crate) fn endpoint_text(body: &[u8]) -> String {
             };
             field(&json).or_else(|| json.get("error").and_then(field))
         });
-    let text = from_json.unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
+    let mut text = from_json.unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        let encoded: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        text = text.replace(secret, "***").replace(&encoded, "***");
+    }
     let mut shown: String = text
         .trim()
         .chars()
@@ -101,7 +108,7 @@ mod tests {
     #[test]
     fn imds_400_is_unavailable() {
         let body = br#"{"error":"invalid_request","error_description":"Identity not found"}"#;
-        let err = from_status("MI", SourceKind::Imds, 400, body, false);
+        let err = from_status("MI", SourceKind::Imds, 400, body, false, &[]);
         assert_eq!(err.kind(), ErrorKind::Unavailable);
         assert!(err.message().contains("no identity has been assigned"), "{err}");
         assert!(err.message().contains("Identity not found"), "{err}");
@@ -111,35 +118,48 @@ mod tests {
     fn docker_desktop_403_is_unavailable() {
         let body = b"connecting to 169.254.169.254:80: connecting to 169.254.169.254:80: dial tcp 169.254.169.254:80: connectex: A socket operation was attempted to an unreachable network.";
         assert_eq!(
-            from_status("MI", SourceKind::Imds, 403, body, false).kind(),
+            from_status("MI", SourceKind::Imds, 403, body, false, &[]).kind(),
             ErrorKind::Unavailable
         );
         assert_eq!(
-            from_status("MI", SourceKind::Imds, 403, b"forbidden", false).kind(),
+            from_status("MI", SourceKind::Imds, 403, b"forbidden", false, &[]).kind(),
             ErrorKind::AuthenticationFailed
         );
     }
 
     #[test]
     fn everything_else_fails_with_the_endpoint_text() {
-        let err = from_status("MI", SourceKind::AppService, 500, br#"{"message":"boom"}"#, false);
+        let err = from_status(
+            "MI",
+            SourceKind::AppService,
+            500,
+            br#"{"message":"boom"}"#,
+            false,
+            &[],
+        );
         assert_eq!(err.kind(), ErrorKind::AuthenticationFailed);
         assert!(
             err.message()
                 .contains("App Service managed identity endpoint answered 500: boom"),
             "{err}"
         );
-        let err = from_status("MI", SourceKind::AppService, 400, b"", false);
+        let err = from_status("MI", SourceKind::AppService, 400, b"", false, &[]);
         assert!(err.message().contains("(no body)"), "{err}");
         assert_eq!(err.kind(), ErrorKind::AuthenticationFailed);
     }
 
     #[test]
+    fn echoed_secrets_are_replaced() {
+        let body = br#"{"message":"bad header a+b/c= (a%2Bb%2Fc%3D)"}"#;
+        assert_eq!(endpoint_text(body, &["a+b/c="]), "bad header *** (***)");
+    }
+
+    #[test]
     fn text_is_bounded_and_single_line() {
         let long = "x\n".repeat(1000);
-        let shown = endpoint_text(long.as_bytes());
+        let shown = endpoint_text(long.as_bytes(), &[]);
         assert!(!shown.contains('\n'));
         assert!(shown.chars().count() <= MAX_QUOTED + 1);
-        assert_eq!(endpoint_text(br#"{"error":{"message":"nested"}}"#), "nested");
+        assert_eq!(endpoint_text(br#"{"error":{"message":"nested"}}"#, &[]), "nested");
     }
 }
