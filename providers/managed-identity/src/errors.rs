@@ -71,6 +71,11 @@ pub(crate) fn with_message(error: &Error, message: String) -> Error {
 /// body as text; `secrets` (as sent and URL-encoded) replaced by `***`, control characters
 /// replaced and at most 400 characters.
 pub(crate) fn endpoint_text(body: &[u8], secrets: &[&str]) -> String {
+    // An error status with a token in the body (a misbehaving endpoint or proxy): never quote it.
+    let raw = String::from_utf8_lossy(body);
+    if raw.contains("access_token") || raw.contains("eyJ") {
+        return "(the body holds a token or JWT; not shown)".to_owned();
+    }
     let from_json = serde_json::from_slice::<serde_json::Value>(body)
         .ok()
         .and_then(|json| {
@@ -81,7 +86,7 @@ pub(crate) fn endpoint_text(body: &[u8], secrets: &[&str]) -> String {
             };
             field(&json).or_else(|| json.get("error").and_then(field))
         });
-    let mut text = from_json.unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
+    let mut text = from_json.unwrap_or_else(|| raw.into_owned());
     for secret in secrets.iter().filter(|s| !s.is_empty()) {
         let encoded: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
         text = text.replace(secret, "***").replace(&encoded, "***");
@@ -146,6 +151,16 @@ mod tests {
         let err = from_status("MI", SourceKind::AppService, 400, b"", false, &[]);
         assert!(err.message().contains("(no body)"), "{err}");
         assert_eq!(err.kind(), ErrorKind::AuthenticationFailed);
+    }
+
+    #[test]
+    fn a_token_in_an_error_body_is_never_quoted() {
+        let body = br#"{"access_token":"tok","expires_in":1}"#;
+        assert_eq!(
+            endpoint_text(body, &[]),
+            "(the body holds a token or JWT; not shown)"
+        );
+        assert!(!endpoint_text(b"bad: eyJhbGciOi.x.y", &[]).contains("eyJ"));
     }
 
     #[test]

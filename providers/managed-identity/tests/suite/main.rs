@@ -3,6 +3,7 @@
 //! HTTP client (credchain-entra's `EntraHttpClient`).
 
 mod common;
+mod no_panic;
 mod probe;
 mod retries;
 mod sources;
