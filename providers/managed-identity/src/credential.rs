@@ -131,7 +131,7 @@ impl ManagedIdentityCredentialBuilder {
         self
     }
 
-    /// The timer retries wait on (default: tokio's); tests pass a [`FakeTimer`](crate::FakeTimer).
+    /// The timer retries wait on (default: tokio's); tests pass a `FakeTimer` (feature `test-util`).
     #[must_use]
     pub fn timer(mut self, timer: Arc<dyn Timer>) -> Self {
         self.timer = timer;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use credchain_core::http::HttpResponse;
 
 /// The time source retries wait on. The default is tokio's timer; tests inject one whose
-/// sleeps return at once (feature `test-util`: [`FakeTimer`]), so no test waits for real.
+/// sleeps return at once (feature `test-util`: `FakeTimer`), so no test waits for real.
 #[async_trait::async_trait]
 pub trait Timer: Send + Sync + Debug {
     /// The current instant, compared with [`TokenRequestOptions::deadline`](credchain_core::TokenRequestOptions::deadline).
