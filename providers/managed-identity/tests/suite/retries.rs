@@ -101,3 +101,45 @@ async fn a_non_json_2xx_in_a_chain_is_unavailable() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
 }
+
+#[tokio::test]
+async fn a_slow_answer_times_out_and_is_retried() {
+    let fake = FakeManagedIdentity::builder(MiSource::AppService)
+        .start()
+        .await
+        .expect("fake");
+    fake.delay_next(1, Duration::from_secs(5));
+    let timer = FakeTimer::new();
+    let credential = builder(&fake, &timer)
+        .request_timeout(Duration::from_millis(150))
+        .build();
+    let token = credential
+        .get_token(&[SCOPE], &TokenRequestOptions::new())
+        .await
+        .expect("token");
+    assert_eq!(
+        fake.issued_tokens().last().map(String::as_str),
+        Some(token.secret())
+    );
+    assert_eq!(fake.requests().len(), 2);
+    assert_eq!(timer.sleeps(), [Duration::from_millis(800)]);
+}
+
+#[tokio::test]
+async fn an_endpoint_that_never_answers_in_time_is_a_timeout() {
+    let fake = FakeManagedIdentity::builder(MiSource::AppService)
+        .start()
+        .await
+        .expect("fake");
+    fake.delay_next(6, Duration::from_secs(5));
+    let timer = FakeTimer::new();
+    let credential = builder(&fake, &timer)
+        .request_timeout(Duration::from_millis(50))
+        .build();
+    let err = credential
+        .get_token(&[SCOPE], &TokenRequestOptions::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert_eq!(fake.requests().len(), 6);
+}
