@@ -13,6 +13,8 @@
 //! | [`FakeProxy`] | an HTTP `CONNECT` proxy on loopback, to test `HTTPS_PROXY` / `NO_PROXY` |
 //! | [`decode_jwt`] | decodes issued tokens and recorded client assertions |
 //! | [`LogCapture`] | captures `tracing` output at TRACE level, to assert that no secret is logged |
+//! | [`FakeManagedIdentity`], [`MiSource`] | a managed identity endpoint (IMDS, App Service, Arc, Azure ML, Cloud Shell) over loopback HTTP |
+//! | [`SilentListener`], [`refused_url`] | an endpoint that never answers, and one that refuses connections |
 //!
 //! # Example: a client secret, end to end
 //!
@@ -125,6 +127,8 @@ mod cert;
 mod entra_error;
 mod jwt;
 mod log_capture;
+mod mi_protocol;
+mod mi_server;
 mod proxy;
 mod record;
 mod reply;
@@ -136,6 +140,8 @@ mod tls;
 pub use cert::TestCertificate;
 pub use jwt::{DecodedJwt, decode_jwt};
 pub use log_capture::LogCapture;
+pub use mi_protocol::MiSource;
+pub use mi_server::{FakeManagedIdentity, FakeManagedIdentityBuilder, SilentListener, refused_url};
 pub use proxy::FakeProxy;
 pub use record::RecordedRequest;
 pub use server::{DEFAULT_TOKEN_LIFETIME, FakeEntra, FakeEntraBuilder};
