@@ -38,6 +38,7 @@ pub mod cache;
 pub mod chain;
 pub mod default;
 mod layer;
+mod single_flight;
 pub mod tenant;
 #[cfg(feature = "testing")]
 pub mod testing;
