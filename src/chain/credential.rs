@@ -157,6 +157,12 @@ impl ChainedCredential {
         self.chain.entries.iter().map(|e| &*e.name)
     }
 
+    /// The credential the chain calls for the provider at `index` (with the tenant policy and
+    /// cache the builder added, unless the entry was added without middleware).
+    pub(crate) fn entry_credential(&self, index: usize) -> Option<&Arc<dyn TokenCredential>> {
+        self.chain.entries.get(index).map(|e| &e.credential)
+    }
+
     /// In sticky mode, the provider currently selected, if any.
     pub fn selected(&self) -> Option<&str> {
         self.chain
