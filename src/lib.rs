@@ -7,8 +7,8 @@
 //!   unavailable and the chain moves on; one that tried and *failed* stops the chain with an
 //!   error listing every attempt.
 //! * Middleware wraps any provider: [`TenantPolicy`] (the tenant allow-list, with
-//!   azure-identity's exact rules) and [`TokenCache`] (per-key single-flight, proactive
-//!   refresh, allocation-free hits). Compose them with [`Layer`].
+//!   azure-identity's rules; tenants compare ignoring ASCII case) and [`TokenCache`] (per-key
+//!   single-flight, proactive refresh, allocation-free hits). Compose them with [`Layer`].
 //! * [`testing`] (feature `testing`) has fake providers and a fake clock for your tests.
 //!
 //! The provider API ([`TokenCredential`], [`AccessToken`], [`Error`], …) lives in the small
