@@ -425,3 +425,27 @@ async fn a_configured_service_principal_comes_first_and_its_failure_stops_the_ch
         "the chain stopped at the environment provider"
     );
 }
+
+/// The blocking API runs real provider work (here an `az` process) on its own runtime, from a
+/// plain `#[test]` with no runtime.
+#[cfg(feature = "blocking")]
+#[test]
+fn the_blocking_default_credential_runs_az_without_a_runtime_of_ours() {
+    let machine = Machine::new().with_az(&az_ok("token-from-az"), "", 0);
+    let credential = credchain::blocking::Credential::new(
+        DefaultCredential::builder()
+            .env(machine.env(&[]))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    for _ in 0..2 {
+        let token = credential.get_token(SCOPE, &TokenRequestOptions::new()).unwrap();
+        assert_eq!(token.secret(), "token-from-az");
+    }
+    assert_eq!(machine.az_calls(), 1, "one az process, then the cache");
+    assert_eq!(
+        credential.as_async().chain().selected(),
+        Some("AzureCliCredential")
+    );
+}
