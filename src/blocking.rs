@@ -43,6 +43,8 @@ use credchain_core::{AccessToken, Error, TokenCredential, TokenRequestOptions};
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
+use crate::single_flight;
+
 /// The name errors from the blocking layer itself carry.
 const NAME: &str = "blocking::Credential";
 
@@ -145,17 +147,13 @@ impl<C: TokenCredential + 'static> Credential<C> {
         self.runtime.handle.spawn(async move {
             let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
             let request = credential.get_token(&scopes, &options);
-            let result = match options.deadline() {
-                None => request.await,
-                Some(deadline) => tokio::time::timeout_at(deadline.into(), request)
-                    .await
-                    .unwrap_or_else(|_| {
-                        Err(Error::timeout(
-                            credential.name(),
-                            "the request's deadline passed before a token arrived",
-                        ))
-                    }),
-            };
+            let result = single_flight::wait(request, options.deadline(), || {
+                Error::timeout(
+                    credential.name(),
+                    "the request's deadline passed before a token arrived",
+                )
+            })
+            .await;
             // The caller may be gone only if it panicked; nothing to do then.
             let _ = reply.send(result);
         });

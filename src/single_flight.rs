@@ -10,7 +10,8 @@
 //!   it whatever it was doing (say, a running `az` process).
 //! * A flight runs with the request's options [without a
 //!   deadline](TokenRequestOptions::without_deadline): it is shared, so no single caller's
-//!   deadline may cut it short. Each caller applies its own deadline while it [`wait`]s.
+//!   deadline may cut it short. Each caller applies its own deadline while it [`wait`]s (the
+//!   blocking API waits for its requests the same way).
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -99,18 +100,19 @@ impl<K: Eq + Hash> FlightMap<K> {
     }
 }
 
-/// Waits for `flight`, giving up at this caller's `deadline` (the flight goes on for the others).
+/// Waits for `work` (a flight, or any token request), giving up at this caller's `deadline`.
+/// Giving up drops this caller's handle only: a shared flight goes on for the others.
 ///
 /// `timed_out` builds the error returned when the deadline passes first. Needs a Tokio runtime
 /// with the time driver when a deadline is given.
 pub(crate) async fn wait(
-    flight: SharedFlight,
+    work: impl Future<Output = Result<AccessToken, Error>>,
     deadline: Option<Instant>,
     timed_out: impl FnOnce() -> Error,
 ) -> Result<AccessToken, Error> {
     match deadline {
-        None => flight.await,
-        Some(deadline) => tokio::time::timeout_at(deadline.into(), flight)
+        None => work.await,
+        Some(deadline) => tokio::time::timeout_at(deadline.into(), work)
             .await
             .unwrap_or_else(|_| Err(timed_out())),
     }
