@@ -347,8 +347,14 @@ mod tests {
                     scope.spawn(move || credential.get_token(SCOPE, &TokenRequestOptions::new()))
                 })
                 .collect();
-            // Open the gate only once every caller is waiting on the load.
+            // Open the gate only once every caller is waiting on the load (a guard, not a timing
+            // goal: a caller that never arrives fails the test instead of hanging it).
+            let give_up = Instant::now() + Duration::from_secs(60);
             while entered.load(Ordering::SeqCst) < 100 {
+                assert!(
+                    Instant::now() < give_up,
+                    "not every caller reached the credential"
+                );
                 thread::yield_now();
             }
             gate.add_permits(1000);
