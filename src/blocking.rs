@@ -350,14 +350,15 @@ mod tests {
             // Open the gate only once every caller is waiting on the load (a guard, not a timing
             // goal: a caller that never arrives fails the test instead of hanging it).
             let give_up = Instant::now() + Duration::from_secs(60);
-            while entered.load(Ordering::SeqCst) < 100 {
-                assert!(
-                    Instant::now() < give_up,
-                    "not every caller reached the credential"
-                );
+            while entered.load(Ordering::SeqCst) < 100 && Instant::now() < give_up {
                 thread::yield_now();
             }
             gate.add_permits(1000);
+            assert_eq!(
+                entered.load(Ordering::SeqCst),
+                100,
+                "not every caller reached the credential"
+            );
             for caller in callers {
                 assert_eq!(caller.join().unwrap().unwrap().secret(), "token");
             }
