@@ -432,3 +432,22 @@ async fn the_home_tenant_in_another_case_shares_the_cached_token() {
     }
     assert_eq!(provider.calls(), 1);
 }
+
+#[tokio::test]
+async fn a_claims_challenge_that_is_not_a_json_object_never_reaches_the_provider() {
+    let provider = ScriptedCredential::new("Provider").always_ok("token");
+    let credential = TenantPolicyLayer::new().env(Env::empty()).layer(provider.clone());
+    for claims in [
+        "not json",
+        "[1]",
+        &format!("{{\"a\":\"{}\"}}", "x".repeat(17 * 1024)),
+    ] {
+        let options = TokenRequestOptions::new().with_claims(claims);
+        let err = credential.get_token(SCOPE, &options).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+        assert!(err.message().contains("claims challenge"), "{err}");
+    }
+    assert_eq!(provider.calls(), 0);
+    let ok = TokenRequestOptions::new().with_claims(r#"{"access_token":{}}"#);
+    assert!(credential.get_token(SCOPE, &ok).await.is_ok());
+}
