@@ -1,5 +1,5 @@
-//! A custom chain in the order of the design card: VS Code first, the Azure CLI as fallback,
-//! then environment variables (a service principal in CI).
+//! A custom chain for code that runs on developer machines and in CI: VS Code first, the Azure
+//! CLI as fallback, then environment variables (a service principal in CI).
 //!
 //! ```text
 //! cargo run --example custom_chain

@@ -7,9 +7,11 @@
 //!   unavailable and the chain moves on; one that tried and *failed* stops the chain with an
 //!   error listing every attempt.
 //! * Middleware wraps any provider: [`TenantPolicy`] (the tenant allow-list, with
-//!   azure-identity's exact rules) and [`TokenCache`] (per-key single-flight, proactive
-//!   refresh, allocation-free hits). Compose them with [`Layer`].
+//!   azure-identity's rules; tenants compare ignoring ASCII case) and [`TokenCache`] (per-key
+//!   single-flight, proactive refresh, allocation-free hits). Compose them with [`Layer`].
 //! * [`testing`] (feature `testing`) has fake providers and a fake clock for your tests.
+//! * `blocking` (feature `blocking`) gives any of them a synchronous `get_token` for programs
+//!   without an async runtime.
 //!
 //! The provider API ([`TokenCredential`], [`AccessToken`], [`Error`], …) lives in the small
 //! `credchain-core` crate and is re-exported here; provider authors depend on that crate alone.
@@ -34,10 +36,13 @@
 
 #[cfg(feature = "azure-core")]
 pub mod azure_core_interop;
+#[cfg(feature = "blocking")]
+pub mod blocking;
 pub mod cache;
 pub mod chain;
 pub mod default;
 mod layer;
+mod single_flight;
 pub mod tenant;
 #[cfg(feature = "testing")]
 pub mod testing;

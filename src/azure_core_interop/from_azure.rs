@@ -8,6 +8,7 @@ use azure_core::credentials::TokenCredential as AzTokenCredential;
 
 use super::convert::{classify, from_azure_error, from_azure_token};
 use crate::{AccessToken, Error, ErrorKind, TokenCredential, TokenRequestOptions, validate};
+use credchain_core::tenant::same_tenant;
 
 type Classifier = Arc<dyn Fn(&azure_core::Error) -> ErrorKind + Send + Sync>;
 
@@ -20,7 +21,8 @@ type Classifier = Arc<dyn Fn(&azure_core::Error) -> ErrorKind + Send + Sync>;
 ///
 /// | credchain request | what happens |
 /// |---|---|
-/// | scopes | validated (`InvalidInput` for none or a bad one), then passed as they are |
+/// | scopes, tenant, claims | checked first with [`validate::request`] (`InvalidInput` for no scope or a bad scope, tenant or claims shape) |
+/// | scopes | passed as they are |
 /// | tenant | `azure_core` cannot ask for one: a tenant equal (ignoring ASCII case) to [`with_home_tenant`](Self::with_home_tenant) is fine; any other is `Unavailable`, so a chain moves on instead of returning a token for the wrong tenant |
 /// | claims challenge | cannot be passed on: `Unavailable`, naming the claims |
 /// | CAE | cannot be passed on; ignored (a token without CAE still works, it just is not revoked early) |
@@ -138,16 +140,10 @@ impl FromAzureCore {
 
     fn check_request(&self, scopes: &[&str], options: &TokenRequestOptions) -> Result<(), Error> {
         let name = &*self.name;
-        if scopes.is_empty() {
-            return Err(Error::invalid_input(name, "at least one scope is required"));
-        }
-        for scope in scopes {
-            validate::scope(scope).map_err(|m| Error::invalid_input(name, m))?;
-        }
+        validate::request(name, scopes, options)?;
         if let Some(tenant) = options.tenant_id() {
-            validate::tenant_id(tenant).map_err(|m| Error::invalid_input(name, m))?;
             let home = self.home_tenant.as_deref();
-            if !home.is_some_and(|home| home.eq_ignore_ascii_case(tenant)) {
+            if !home.is_some_and(|home| same_tenant(home, tenant)) {
                 let configured = match home {
                     Some(home) => format!("its tenant `{home}`"),
                     None => "its default tenant (set one with `FromAzureCore::with_home_tenant`)".to_owned(),

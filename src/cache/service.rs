@@ -3,15 +3,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use credchain_core::{AccessToken, Error, TokenCredential, TokenRequestOptions};
-use futures::FutureExt;
 use parking_lot::RwLock;
 use tracing::Instrument;
 
 use super::key::KeyRef;
 use super::map::SlotMap;
-use super::slot::{Cached, SharedLoad, Slot};
+use super::slot::{Cached, Slot};
 use super::{EXPIRY_MARGIN, TokenCacheLayer};
 use crate::Layer;
+use crate::single_flight::{self, FlightCell, SharedFlight};
 
 /// Middleware that caches tokens per key, shares one provider call among concurrent callers and
 /// refreshes tokens before they expire.
@@ -19,12 +19,21 @@ use crate::Layer;
 /// * **Hit**: a token not yet due for refresh is returned with no lock held across I/O and no
 ///   allocation.
 /// * **Single-flight**: when N callers miss the same key at once, the provider is called once
-///   and every caller receives that call's result, success or error.
+///   and every caller receives that call's result, success or error (the crate's one
+///   single-flight helper, shared with the chain's selection walk).
 /// * **Proactive refresh**: from the token's `refresh_on`, or [`refresh_window`](TokenCacheLayer::refresh_window)
 ///   before expiry (minus jitter), one caller refreshes while every other caller keeps getting
 ///   the still-valid token without waiting. A failed proactive refresh is logged and retried at
 ///   most once per [`retry_delay`](TokenCacheLayer::retry_delay); the caller that tried gets the
 ///   old token. An expired token is never returned.
+/// * **Arrival check**: a token that is already expired, or within [`EXPIRY_MARGIN`] of expiry,
+///   when the provider returns it is refused with
+///   [`ErrorKind::AuthenticationFailed`](credchain_core::ErrorKind::AuthenticationFailed) (and
+///   not stored): retrying at once would get the same token, so it is not *transient*; the usual
+///   causes are a wrong system clock or a provider's stale sign-in, and the message says so. In
+///   a chain, a developer tool's refused token moves the chain on. A chain entry added
+///   [`without_middleware`](crate::ProviderEntry::without_middleware) has no cache and so no
+///   such check: the chain passes its provider's tokens on as they are.
 /// * **Isolation**: loading one key never blocks readers or loads of another.
 /// * **Claims**: requests carrying claims bypass the cache entirely.
 /// * **Cancellation**: if every caller waiting for a load goes away, the load is dropped.
@@ -117,30 +126,40 @@ impl<C: TokenCredential + 'static> TokenCache<C> {
         slot
     }
 
-    /// Starts a provider call for `slot` whose result every waiter shares and whose token is stored.
-    fn start_load(&self, slot: &Arc<Slot>, scopes: &[&str], options: &TokenRequestOptions) -> SharedLoad {
+    /// Starts a provider call for `slot` (under its `inflight` lock) whose result every waiter
+    /// shares and whose token is stored.
+    fn start_load(
+        &self,
+        inflight: &mut FlightCell,
+        slot: &Arc<Slot>,
+        scopes: &[&str],
+        options: &TokenRequestOptions,
+    ) -> SharedFlight {
         let inner = Arc::clone(&self.inner);
         let state = Arc::clone(&self.state);
         let slot = Arc::clone(slot);
         let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
-        // The load is shared, so no single caller's deadline may cut it short.
-        let mut shared_options = TokenRequestOptions::new().with_enable_cae(options.enable_cae());
-        shared_options.set_tenant_id(options.tenant_id_shared().cloned());
+        let options = options.without_deadline();
         let span = tracing::debug_span!("token_cache_load", provider = %inner.name());
-        async move {
-            let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
-            let result = inner.get_token(&scopes, &shared_options).await;
-            if let Ok(token) = &result {
-                let cached = state.cached(token.clone());
-                tracing::debug!(expires_on = ?token.expires_on(), refresh_at = ?cached.refresh_at, "token cached");
-                *slot.current.write() = Some(Arc::new(cached));
+        inflight.start(
+            async move {
+                let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+                let result = inner.get_token(&scopes, &options).await.and_then(|token| {
+                    let cached = state.cached(token);
+                    let now = state.config.clock.now();
+                    if now >= cached.usable_until {
+                        return Err(expired_on_arrival(inner.name(), &cached, now));
+                    }
+                    tracing::debug!(expires_on = ?cached.token.expires_on(), refresh_at = ?cached.refresh_at, "token cached");
+                    let token = cached.token.clone();
+                    *slot.current.write() = Some(Arc::new(cached));
+                    Ok(token)
+                });
+                slot.inflight.lock().clear();
+                result
             }
-            *slot.inflight.lock() = None;
-            result
-        }
-        .instrument(span)
-        .boxed()
-        .shared()
+            .instrument(span),
+        )
     }
 
     /// The in-flight load for a cold key, or a new one; or the token if one landed meanwhile.
@@ -149,17 +168,15 @@ impl<C: TokenCredential + 'static> TokenCache<C> {
         slot: &Arc<Slot>,
         scopes: &[&str],
         options: &TokenRequestOptions,
-    ) -> Result<AccessToken, SharedLoad> {
+    ) -> Result<AccessToken, SharedFlight> {
         let mut inflight = slot.inflight.lock();
-        if let Some(load) = inflight.as_ref().and_then(|weak| weak.upgrade()) {
+        if let Some(load) = inflight.current() {
             return Err(load);
         }
         if let Some(cached) = slot.valid(self.state.config.clock.now()) {
             return Ok(cached.token.clone());
         }
-        let load = self.start_load(slot, scopes, options);
-        *inflight = load.downgrade();
-        Err(load)
+        Err(self.start_load(&mut inflight, slot, scopes, options))
     }
 
     /// A proactive refresh this caller should run, unless one is running or one failed recently.
@@ -169,32 +186,53 @@ impl<C: TokenCredential + 'static> TokenCache<C> {
         now: SystemTime,
         scopes: &[&str],
         options: &TokenRequestOptions,
-    ) -> Option<SharedLoad> {
+    ) -> Option<SharedFlight> {
         let mut inflight = slot.inflight.lock();
-        if inflight.as_ref().and_then(|weak| weak.upgrade()).is_some() {
+        if inflight.current().is_some() {
             return None;
         }
         let mut last = slot.last_proactive_attempt.lock();
-        if last.is_some_and(|at| now < at + self.state.config.retry_delay) {
+        // A retry delay too long to add to `now` means "not again".
+        if last.is_some_and(|at| {
+            at.checked_add(self.state.config.retry_delay)
+                .is_none_or(|next| now < next)
+        }) {
             return None;
         }
         *last = Some(now);
-        let load = self.start_load(slot, scopes, options);
-        *inflight = load.downgrade();
-        Some(load)
+        Some(self.start_load(&mut inflight, slot, scopes, options))
     }
 
-    async fn wait(&self, load: SharedLoad, deadline: Option<Instant>) -> Result<AccessToken, Error> {
-        match deadline {
-            None => load.await,
-            Some(deadline) => tokio::time::timeout_at(deadline.into(), load).await.unwrap_or_else(|_| {
-                Err(Error::timeout(
-                    self.inner.name(),
-                    "the caller's deadline passed while waiting for a token (the request goes on for other callers)",
-                ))
-            }),
-        }
+    async fn wait(&self, load: SharedFlight, deadline: Option<Instant>) -> Result<AccessToken, Error> {
+        single_flight::wait(load, deadline, || {
+            Error::timeout(
+                self.inner.name(),
+                "the caller's deadline passed while waiting for a token (the request goes on for other callers)",
+            )
+        })
+        .await
     }
+}
+
+/// The error for a token that is already expired (or within [`EXPIRY_MARGIN`] of it) when the
+/// provider returns it.
+#[cold]
+fn expired_on_arrival(provider: &str, cached: &Cached, now: SystemTime) -> Error {
+    let seconds = |t: SystemTime| {
+        t.duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    };
+    Error::authentication_failed(
+        provider,
+        format!(
+            "the provider returned a token that expires at {} (Unix time) while it is {} here: expired or \
+             less than {} s from expiry, so it cannot be used; check this machine's clock, then sign in to the \
+             provider again (for the Azure CLI: `az login`)",
+            seconds(cached.token.expires_on()),
+            seconds(now),
+            EXPIRY_MARGIN.as_secs(),
+        ),
+    )
 }
 
 impl State {
@@ -216,8 +254,11 @@ impl State {
                 .checked_sub(self.config.refresh_window)
                 .unwrap_or(SystemTime::UNIX_EPOCH),
         };
+        // Checked: a `refresh_on` near the end of representable time must not panic the load
+        // (and with it every waiter); past the end means "refresh when it stops being usable".
+        let refresh_at = base.checked_add(jitter).unwrap_or(usable_until).min(usable_until);
         Cached {
-            refresh_at: (base + jitter).min(usable_until),
+            refresh_at,
             usable_until,
             token,
         }

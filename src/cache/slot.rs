@@ -3,15 +3,10 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use credchain_core::{AccessToken, Error};
-use futures::future::{BoxFuture, Shared, WeakShared};
+use credchain_core::AccessToken;
 use parking_lot::{Mutex, RwLock};
 
-/// A provider call for one key.
-pub(crate) type Load = BoxFuture<'static, Result<AccessToken, Error>>;
-
-/// The future every caller waiting on one key shares.
-pub(crate) type SharedLoad = Shared<Load>;
+use crate::single_flight::{FlightCell, SharedFlight};
 
 /// A token and the moment a caller should start refreshing it.
 #[derive(Debug)]
@@ -30,7 +25,7 @@ pub(crate) struct Slot {
     pub(crate) current: RwLock<Option<Arc<Cached>>>,
     /// The load in progress, if any. Weak, so that when every waiter has gone the load is dropped
     /// (and with it, say, a running `az` process).
-    pub(crate) inflight: Mutex<Option<WeakShared<Load>>>,
+    pub(crate) inflight: Mutex<FlightCell>,
     /// When the last proactive refresh started; limits retries after failures.
     pub(crate) last_proactive_attempt: Mutex<Option<SystemTime>>,
 }
@@ -54,8 +49,8 @@ impl Slot {
     }
 
     /// The load in progress, if one is still wanted by someone.
-    pub(crate) fn inflight(&self) -> Option<SharedLoad> {
-        self.inflight.lock().as_ref().and_then(WeakShared::upgrade)
+    pub(crate) fn inflight(&self) -> Option<SharedFlight> {
+        self.inflight.lock().current()
     }
 
     /// `true` when the slot holds nothing worth keeping at `now`.

@@ -59,7 +59,9 @@ impl ProviderEntry {
     }
 
     /// Adds the provider as it is: no tenant policy and no cache from the chain (for a provider
-    /// you have already wrapped yourself, or a nested chain).
+    /// you have already wrapped yourself, or a nested chain). Without the cache there is also no
+    /// check that a token has not expired on arrival: the chain passes the provider's tokens on
+    /// as they are.
     pub fn without_middleware(mut self) -> Self {
         self.middleware = false;
         self

@@ -1,22 +1,18 @@
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use credchain_core::{
     AccessToken, Attempt, AttemptOutcome, Error, ErrorKind, TokenCredential, TokenRequestOptions,
 };
-use futures::FutureExt;
-use futures::future::{BoxFuture, Either, Shared, WeakShared, ready};
-use parking_lot::Mutex;
+use futures::future::{BoxFuture, Either, ready};
 use tracing::Instrument;
 
 use super::ChainedCredentialBuilder;
+use crate::single_flight::{self, FlightMap};
 
 const NONE_SELECTED: usize = usize::MAX;
-
-type Walk = BoxFuture<'static, Result<AccessToken, Error>>;
 
 /// One provider in the chain.
 pub(super) struct Entry {
@@ -26,9 +22,48 @@ pub(super) struct Entry {
 }
 
 impl Entry {
-    /// Whether the chain moves on after `error` from this provider.
-    fn moves_on(&self, error: &Error) -> bool {
-        error.is_unavailable() || (self.developer_tool && error.kind() != ErrorKind::InvalidInput)
+    /// Asks this provider for a token inside a `credential_attempt` span (its cache answers a
+    /// hit synchronously, without the span) and records the outcome and time in the span. An
+    /// error comes back with the chain's verdict on it ([`AttemptOutcome::of`]).
+    async fn attempt(
+        &self,
+        chain: &str,
+        scopes: &[&str],
+        options: &TokenRequestOptions,
+    ) -> (Result<AccessToken, (AttemptOutcome, Error)>, Duration) {
+        if let Some(token) = self.credential.get_token_now(scopes, options) {
+            return (Ok(token), Duration::ZERO);
+        }
+        let span = tracing::debug_span!(
+            "credential_attempt",
+            chain = %chain,
+            provider = %self.name,
+            outcome = tracing::field::Empty,
+            elapsed_ms = tracing::field::Empty,
+        );
+        let started = Instant::now();
+        let result = self
+            .credential
+            .get_token(scopes, options)
+            .instrument(span.clone())
+            .await;
+        let elapsed = started.elapsed();
+        span.record("elapsed_ms", elapsed.as_secs_f64() * 1000.0);
+        let _entered = span.enter();
+        let result = match result {
+            Ok(token) => {
+                span.record("outcome", "token");
+                tracing::debug!(expires_on = ?token.expires_on(), "provider returned a token");
+                Ok(token)
+            }
+            Err(error) => {
+                let outcome = AttemptOutcome::of(&error, self.developer_tool);
+                span.record("outcome", outcome.as_str());
+                tracing::debug!(reason = %error.message(), outcome = outcome.as_str(), "provider could not get a token");
+                Err((outcome, error))
+            }
+        };
+        (result, elapsed)
     }
 }
 
@@ -46,7 +81,7 @@ struct Chain {
     entries: Box<[Entry]>,
     sticky: bool,
     selected: AtomicUsize,
-    walks: Mutex<HashMap<WalkKey, WeakShared<Walk>>>,
+    walks: FlightMap<WalkKey>,
 }
 
 /// An ordered list of providers, tried one after another until one returns a token.
@@ -60,6 +95,9 @@ struct Chain {
 /// * In [sticky](ChainedCredentialBuilder::sticky) mode the chain remembers the provider that
 ///   succeeded and goes to it directly; if it later reports unavailable, the chain selects
 ///   again from the top. Concurrent callers share one selection walk.
+/// * Every provider call, in a walk or to the selected provider, runs in a `credential_attempt`
+///   debug span with fields `chain`, `provider`, `outcome` and `elapsed_ms`. A cache hit, answered
+///   synchronously, has no span (so it stays allocation-free).
 ///
 /// By default every provider is wrapped in a [`TenantPolicy`](crate::TenantPolicy) over a
 /// [`TokenCache`](crate::TokenCache). Build a chain once and share it (it is cheap to clone):
@@ -109,7 +147,7 @@ impl ChainedCredential {
                 entries: entries.into_boxed_slice(),
                 sticky,
                 selected: AtomicUsize::new(NONE_SELECTED),
-                walks: Mutex::new(HashMap::new()),
+                walks: FlightMap::default(),
             }),
         }
     }
@@ -117,6 +155,12 @@ impl ChainedCredential {
     /// The providers' names, in order.
     pub fn provider_names(&self) -> impl Iterator<Item = &str> {
         self.chain.entries.iter().map(|e| &*e.name)
+    }
+
+    /// The credential the chain calls for the provider at `index` (with the tenant policy and
+    /// cache the builder added, unless the entry was added without middleware).
+    pub(crate) fn entry_credential(&self, index: usize) -> Option<&Arc<dyn TokenCredential>> {
+        self.chain.entries.get(index).map(|e| &e.credential)
     }
 
     /// In sticky mode, the provider currently selected, if any.
@@ -161,10 +205,9 @@ impl ChainedCredential {
         }
         let index = chain.selected.load(Ordering::Acquire);
         if let Some(entry) = chain.entries.get(index) {
-            let started = Instant::now();
-            match entry.credential.get_token(scopes, options).await {
-                Ok(token) => return Ok(token),
-                Err(error) if entry.moves_on(&error) => {
+            match entry.attempt(&chain.name, scopes, options).await {
+                (Ok(token), _) => return Ok(token),
+                (Err((outcome, error)), _) if outcome.moves_on() => {
                     let _ = chain.selected.compare_exchange(
                         index,
                         NONE_SELECTED,
@@ -176,9 +219,8 @@ impl ChainedCredential {
                         "the selected provider can no longer get tokens; selecting again from the top"
                     );
                 }
-                Err(error) => {
-                    let attempt =
-                        Attempt::new(&*entry.name, AttemptOutcome::Failed, started.elapsed(), error);
+                (Err((outcome, error)), elapsed) => {
+                    let attempt = Attempt::new(&*entry.name, outcome, elapsed, error);
                     return Err(chain.stopped(vec![attempt]));
                 }
             }
@@ -200,98 +242,42 @@ impl Chain {
             claims: options.claims().map(str::to_owned),
             cae: options.enable_cae(),
         };
-        let walk: Shared<Walk> = {
-            let mut walks = chain.walks.lock();
-            match walks.get(&key).and_then(WeakShared::upgrade) {
-                Some(walk) => walk,
-                None => {
-                    let walk = Chain::shared_walk(Arc::clone(chain), &key, options);
-                    if let Some(weak) = walk.downgrade() {
-                        walks.insert(key, weak);
-                    }
-                    walk
-                }
+        let walk = chain.walks.join_or_start(key, |key| {
+            let chain = Arc::clone(chain);
+            let key = key.clone();
+            let options = options.without_deadline();
+            async move {
+                let scopes: Vec<&str> = key.scopes.iter().map(String::as_str).collect();
+                let result = chain.walk(&scopes, &options).await;
+                chain.walks.finish(&key);
+                result
             }
-        };
-        match options.deadline() {
-            None => walk.await,
-            Some(deadline) => tokio::time::timeout_at(deadline.into(), walk)
-                .await
-                .unwrap_or_else(|_| {
-                    Err(Error::timeout(
-                        &chain.name,
-                        "the caller's deadline passed while the chain was selecting a provider",
-                    ))
-                }),
-        }
-    }
-
-    fn shared_walk(chain: Arc<Chain>, key: &WalkKey, options: &TokenRequestOptions) -> Shared<Walk> {
-        let remove_key = key.clone();
-        let mut shared_options = TokenRequestOptions::new().with_enable_cae(options.enable_cae());
-        shared_options.set_tenant_id(options.tenant_id_shared().cloned());
-        if let Some(claims) = options.claims() {
-            shared_options = shared_options.with_claims(claims);
-        }
-        async move {
-            let scopes: Vec<&str> = remove_key.scopes.iter().map(String::as_str).collect();
-            let result = chain.walk(&scopes, &shared_options).await;
-            chain.walks.lock().remove(&remove_key);
-            result
-        }
-        .boxed()
-        .shared()
+        });
+        single_flight::wait(walk, options.deadline(), || {
+            Error::timeout(
+                &chain.name,
+                "the caller's deadline passed while the chain was selecting a provider",
+            )
+        })
+        .await
     }
 
     /// Tries every provider in order.
     async fn walk(&self, scopes: &[&str], options: &TokenRequestOptions) -> Result<AccessToken, Error> {
         let mut attempts = Vec::new();
         for (index, entry) in self.entries.iter().enumerate() {
-            let span = tracing::debug_span!(
-                "credential_attempt",
-                chain = %self.name,
-                provider = %entry.name,
-                outcome = tracing::field::Empty,
-                elapsed_ms = tracing::field::Empty,
-            );
-            let started = Instant::now();
-            let result = match entry.credential.get_token_now(scopes, options) {
-                Some(token) => Ok(token),
-                None => {
-                    entry
-                        .credential
-                        .get_token(scopes, options)
-                        .instrument(span.clone())
-                        .await
-                }
-            };
-            let elapsed = started.elapsed();
-            span.record("elapsed_ms", elapsed.as_secs_f64() * 1000.0);
-            let _entered = span.enter();
-            match result {
-                Ok(token) => {
-                    span.record("outcome", "token");
-                    tracing::debug!(expires_on = ?token.expires_on(), "provider returned a token");
+            match entry.attempt(&self.name, scopes, options).await {
+                (Ok(token), _) => {
                     if self.sticky {
                         self.selected.store(index, Ordering::Release);
                     }
                     return Ok(token);
                 }
-                Err(error) if entry.moves_on(&error) => {
-                    let outcome = if error.is_unavailable() {
-                        AttemptOutcome::Unavailable
-                    } else {
-                        AttemptOutcome::FailedContinued
-                    };
-                    span.record("outcome", outcome.as_str());
-                    tracing::debug!(reason = %error.message(), "provider could not get a token; trying the next one");
+                (Err((outcome, error)), elapsed) => {
                     attempts.push(Attempt::new(&*entry.name, outcome, elapsed, error));
-                }
-                Err(error) => {
-                    span.record("outcome", "failed");
-                    attempts.push(Attempt::new(&*entry.name, AttemptOutcome::Failed, elapsed, error));
-                    drop(_entered);
-                    return Err(self.stopped(attempts));
+                    if !outcome.moves_on() {
+                        return Err(self.stopped(attempts));
+                    }
                 }
             }
         }

@@ -4,8 +4,9 @@ use std::time::Duration;
 use credchain_core::{Env, Error, TokenCredential, validate};
 
 use super::credential::{DefaultCredential, Member, Unusable};
+use super::providers::BUILTIN_PROVIDERS;
 use super::selection::{TOKEN_CREDENTIALS_VAR, TokenCredentialsSelection};
-use crate::{ChainedCredential, Layer, ProviderEntry, TenantPolicyLayer, TokenCacheLayer};
+use crate::{ChainedCredential, ProviderEntry, TokenCacheLayer};
 
 const NAME: &str = "DefaultCredential";
 
@@ -134,9 +135,13 @@ impl DefaultCredentialBuilder {
     ///
     /// [`ErrorKind::InvalidInput`](credchain_core::ErrorKind::InvalidInput) for an invalid
     /// `AZURE_TOKEN_CREDENTIALS`, a required but missing one, invalid tenant or authority options,
-    /// or a chain left empty by the exclusions.
+    /// or a chain left empty by the exclusions. `AZURE_TOKEN_CREDENTIALS` set to a value that is
+    /// not Unicode is invalid too (it is never read as "not set", which would try every provider).
     pub fn build(self) -> Result<DefaultCredential, Error> {
-        let raw_selection = self.env.var(TOKEN_CREDENTIALS_VAR);
+        let raw_selection = self
+            .env
+            .var_strict(TOKEN_CREDENTIALS_VAR)
+            .map_err(|reason| Error::invalid_input(NAME, reason))?;
         if self.require_selection && raw_selection.as_deref().is_none_or(|v| v.trim().is_empty()) {
             return Err(Error::invalid_input(
                 NAME,
@@ -150,19 +155,15 @@ impl DefaultCredentialBuilder {
         for tenant in [&self.vscode_tenant, &self.cli_tenant].into_iter().flatten() {
             validate::tenant_id(tenant).map_err(|reason| Error::invalid_input(NAME, reason))?;
         }
-        let cache = self.cache.clone().unwrap_or_default();
-        let tenant_layer = TenantPolicyLayer::new()
-            .env(self.env.clone())
-            .additionally_allowed_tenants(&self.allowed);
         let only = matches!(selection, TokenCredentialsSelection::Only(_));
 
+        // The built-in providers, unwrapped: the chain builder below adds the tenant policy and
+        // cache to every entry, built-in or inserted. `None`: an inserted entry.
         let mut members = Vec::new();
-        for (name, explicit) in [
-            ("EnvironmentCredential", self.exclude_environment),
-            ("VisualStudioCodeCredential", self.exclude_vscode),
-            ("AzureCliCredential", self.exclude_cli),
-        ] {
-            let excluded_because = match explicit {
+        let mut entries: Vec<(Option<usize>, ProviderEntry)> = Vec::new();
+        for builtin in BUILTIN_PROVIDERS {
+            let name = builtin.name;
+            let excluded_because = match self.explicit_exclusion(name) {
                 Some(true) => Some("excluded by the application's options".to_owned()),
                 Some(false) => None,
                 None if selection.includes(name) => None,
@@ -171,36 +172,24 @@ impl DefaultCredentialBuilder {
                     selection.as_str()
                 )),
             };
-            let developer_tool = name != "EnvironmentCredential" && !only;
-            let credential = match excluded_because {
-                Some(_) => None,
-                None => {
-                    let provider = self.provider(name, only)?;
-                    Some(Arc::new(tenant_layer.layer(cache.layer(provider))) as Arc<dyn TokenCredential>)
-                }
-            };
+            let developer_tool = builtin.developer_tool && !only;
+            if excluded_because.is_none() {
+                let provider = self.provider(name, only)?;
+                entries.push((
+                    Some(members.len()),
+                    ProviderEntry::from_arc(provider).developer_tool(developer_tool),
+                ));
+            }
             members.push(Member {
                 name,
-                credential,
+                credential: None,
                 excluded_because,
                 developer_tool,
             });
         }
-
-        let mut entries: Vec<ProviderEntry> = members
-            .iter()
-            .filter_map(|member| {
-                let credential = member.credential.clone()?;
-                Some(
-                    ProviderEntry::from_arc(credential)
-                        .developer_tool(member.developer_tool)
-                        .without_middleware(),
-                )
-            })
-            .collect();
         for (index, entry) in self.inserted {
             let index = index.min(entries.len());
-            entries.insert(index, entry);
+            entries.insert(index, (None, entry));
         }
         if entries.is_empty() {
             return Err(Error::invalid_input(
@@ -216,15 +205,33 @@ impl DefaultCredentialBuilder {
             .sticky(true)
             .env(self.env.clone())
             .additionally_allowed_tenants(&self.allowed)
-            .cache(cache);
-        for entry in entries {
+            .cache(self.cache.unwrap_or_default());
+        let mut positions = Vec::with_capacity(entries.len());
+        for (member, entry) in entries {
+            positions.push(member);
             chain = chain.entry(entry);
         }
+        let chain = chain.build()?;
+        for (position, member) in positions.into_iter().enumerate() {
+            if let Some(member) = member.and_then(|m| members.get_mut(m)) {
+                member.credential = chain.entry_credential(position).cloned();
+            }
+        }
         Ok(DefaultCredential {
-            chain: chain.build()?,
+            chain,
             members,
             selection,
         })
+    }
+
+    /// The application's `exclude_*` choice for the built-in provider `name`, if it made one.
+    fn explicit_exclusion(&self, name: &str) -> Option<bool> {
+        match name {
+            "EnvironmentCredential" => self.exclude_environment,
+            "VisualStudioCodeCredential" => self.exclude_vscode,
+            "AzureCliCredential" => self.exclude_cli,
+            _ => None,
+        }
     }
 
     /// Builds one built-in provider; a provider this machine's set-up makes unusable becomes a

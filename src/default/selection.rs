@@ -2,16 +2,10 @@
 
 use credchain_core::Error;
 
+use super::providers::{BUILTIN_PROVIDERS, ProviderGroup, builtin_provider};
+
 /// The variable that narrows the default chain.
 pub const TOKEN_CREDENTIALS_VAR: &str = "AZURE_TOKEN_CREDENTIALS";
-
-/// The provider names `AZURE_TOKEN_CREDENTIALS` accepts (azure-identity's names), with the
-/// chain member each selects.
-pub(crate) const NAMES: [(&str, &str); 3] = [
-    ("azureclicredential", "AzureCliCredential"),
-    ("environmentcredential", "EnvironmentCredential"),
-    ("visualstudiocodecredential", "VisualStudioCodeCredential"),
-];
 
 /// What `AZURE_TOKEN_CREDENTIALS` asked for.
 ///
@@ -26,9 +20,9 @@ pub(crate) const NAMES: [(&str, &str); 3] = [
 pub enum TokenCredentialsSelection {
     /// Unset or blank: every provider, in the default order.
     All,
-    /// `dev`: the developer tools (VS Code, Azure CLI).
+    /// `dev`: the developer tools ([`ProviderGroup::Dev`] in [`BUILTIN_PROVIDERS`]).
     Dev,
-    /// `prod`: the deployed-service providers (environment).
+    /// `prod`: the deployed-service providers ([`ProviderGroup::Prod`] in [`BUILTIN_PROVIDERS`]).
     Prod,
     /// One provider by its azure-identity name; it runs alone and its failures are reported as failures.
     Only(&'static str),
@@ -46,8 +40,9 @@ impl TokenCredentialsSelection {
             "" => Ok(Self::All),
             "dev" => Ok(Self::Dev),
             "prod" => Ok(Self::Prod),
-            other => NAMES.iter().find(|(key, _)| *key == other).map(|(_, name)| Self::Only(name)).ok_or_else(|| {
-                let valid: Vec<&str> = NAMES.iter().map(|(key, _)| *key).collect();
+            other => builtin_provider(other).map(|provider| Self::Only(provider.name)).ok_or_else(|| {
+                let mut valid: Vec<String> = BUILTIN_PROVIDERS.iter().map(|p| p.name.to_ascii_lowercase()).collect();
+                valid.sort();
                 let shown: String = other.chars().take(60).flat_map(char::escape_debug).collect();
                 Error::invalid_input(
                     "DefaultCredential",
@@ -61,12 +56,12 @@ impl TokenCredentialsSelection {
         }
     }
 
-    /// Whether the provider called `name` is part of the selection.
+    /// Whether the built-in provider called `name` is part of the selection.
     pub fn includes(self, name: &str) -> bool {
         match self {
             Self::All => true,
-            Self::Dev => matches!(name, "VisualStudioCodeCredential" | "AzureCliCredential"),
-            Self::Prod => name == "EnvironmentCredential",
+            Self::Dev => builtin_provider(name).is_some_and(|p| p.group == ProviderGroup::Dev),
+            Self::Prod => builtin_provider(name).is_some_and(|p| p.group == ProviderGroup::Prod),
             Self::Only(only) => only == name,
         }
     }

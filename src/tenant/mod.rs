@@ -1,7 +1,8 @@
 //! Tenant policy: which tenant a request may get a token for.
 //!
 //! [`TenantPolicy`] wraps a provider and, before anything else happens, validates the requested
-//! tenant and scopes and resolves the tenant exactly as azure-identity does (see [`resolve_tenant`]).
+//! tenant and scopes and resolves the tenant with azure-identity's rules, except that tenants
+//! compare ignoring ASCII case (see [`resolve_tenant`]).
 //! The provider then sees the *resolved* tenant in `options.tenant_id()`.
 
 mod layer;

@@ -2,13 +2,16 @@
 
 use std::sync::Arc;
 
+use credchain_core::tenant::{ADFS, ORGANIZATIONS, same_tenant};
+
 /// The tenants a credential may get tokens for besides its home tenant.
 ///
 /// ```
 /// use credchain::tenant::AllowedTenants;
 /// let allowed = AllowedTenants::new(["t1", "t2"]);
 /// assert!(allowed.allows("t2"));
-/// assert!(!allowed.allows("T2")); // tenant IDs compare exactly, as in azure-identity
+/// assert!(allowed.allows("T2")); // tenants compare ignoring ASCII case (azure-identity: exactly)
+/// assert!(!allowed.allows("t3"));
 /// assert!(AllowedTenants::new(["*"]).allows("anything"));
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -29,11 +32,11 @@ impl AllowedTenants {
         AllowedTenants::new(value.split(';'))
     }
 
-    /// Adds more tenants.
+    /// Adds more tenants (a tenant already listed, in any ASCII case, is not added twice).
     pub fn extend<T: AsRef<str>>(&mut self, tenants: impl IntoIterator<Item = T>) {
         for tenant in tenants {
             let tenant = tenant.as_ref().trim();
-            if !tenant.is_empty() && !self.tenants.iter().any(|t| &**t == tenant) {
+            if !tenant.is_empty() && !self.tenants.iter().any(|t| same_tenant(t, tenant)) {
                 self.tenants.push(Arc::from(tenant));
             }
         }
@@ -44,9 +47,9 @@ impl AllowedTenants {
         self.tenants.is_empty()
     }
 
-    /// `true` when `tenant` is listed or the list holds `"*"`.
+    /// `true` when `tenant` is listed (ignoring ASCII case) or the list holds `"*"`.
     pub fn allows(&self, tenant: &str) -> bool {
-        self.tenants.iter().any(|t| &**t == "*" || &**t == tenant)
+        self.tenants.iter().any(|t| &**t == "*" || same_tenant(t, tenant))
     }
 
     /// The listed tenants.
@@ -55,7 +58,8 @@ impl AllowedTenants {
     }
 }
 
-/// Resolves which tenant a request gets a token for, with azure-identity's exact rules.
+/// Resolves which tenant a request gets a token for, with azure-identity's rules
+/// (`azure/identity/_internal/utils.py`, `resolve_tenant`, 1.25 and later).
 ///
 /// In order:
 /// 1. no tenant requested, or the home tenant requested → the home tenant;
@@ -66,7 +70,10 @@ impl AllowedTenants {
 /// 5. home tenant `organizations` and an empty allow-list → the requested tenant;
 /// 6. otherwise `Err(requested)`: the tenant is not allowed.
 ///
-/// Comparisons are exact (case-sensitive). An empty home tenant counts as none.
+/// Tenants compare with [`same_tenant`] (ignoring ASCII case, as Microsoft Entra does);
+/// azure-identity compares them exactly, so `TENANT-A` is refused there for home tenant `tenant-a`
+/// and accepted here. When the requested tenant is the home tenant in another case, the home
+/// tenant's spelling is returned. An empty home tenant counts as none.
 ///
 /// ```
 /// use credchain::tenant::{AllowedTenants, resolve_tenant};
@@ -75,6 +82,7 @@ impl AllowedTenants {
 /// assert_eq!(resolve_tenant(Some("a"), Some("b"), &none, false), Err("b"));
 /// assert_eq!(resolve_tenant(Some("a"), Some("b"), &AllowedTenants::new(["*"]), false), Ok(Some("b")));
 /// assert_eq!(resolve_tenant(None, Some("b"), &none, false), Ok(Some("b")));
+/// assert_eq!(resolve_tenant(Some("a"), Some("A"), &none, false), Ok(Some("a")));
 /// ```
 ///
 /// # Errors
@@ -89,10 +97,10 @@ pub fn resolve_tenant<'a>(
     let Some(requested) = requested else {
         return Ok(home);
     };
-    if home == Some(requested) {
+    if home.is_some_and(|home| same_tenant(home, requested)) {
         return Ok(home);
     }
-    if multitenant_disabled || home == Some("adfs") {
+    if multitenant_disabled || home.is_some_and(|home| same_tenant(home, ADFS)) {
         return Ok(home);
     }
     let Some(home) = home.filter(|h| !h.is_empty()) else {
@@ -101,7 +109,7 @@ pub fn resolve_tenant<'a>(
     if allowed.allows(requested) {
         return Ok(Some(requested));
     }
-    if allowed.is_empty() && home == "organizations" {
+    if allowed.is_empty() && same_tenant(home, ORGANIZATIONS) {
         return Ok(Some(requested));
     }
     Err(requested)
@@ -111,7 +119,10 @@ pub fn resolve_tenant<'a>(
 mod tests {
     use super::*;
 
-    /// azure-identity-behaviour.md §11.1, every row. `env` is AZURE_IDENTITY_DISABLE_MULTITENANTAUTH.
+    /// azure-identity 1.27.0's `resolve_tenant` (`azure/identity/_internal/utils.py`), run on every
+    /// row here, except the rows marked "credchain": there tenants compare ignoring ASCII case
+    /// (azure-identity compares exactly and refuses them). `env` is
+    /// `AZURE_IDENTITY_DISABLE_MULTITENANTAUTH`.
     #[test]
     fn reference_table() {
         type Row = (
@@ -159,13 +170,30 @@ mod tests {
                 None,
                 Ok(Some("tenant-b")),
             ),
-            (Some("tenant-a"), Some("TENANT-A"), None, None, Err("TENANT-A")),
+            // credchain: the home tenant in another case is the home tenant (azure-identity: Err).
+            (
+                Some("tenant-a"),
+                Some("TENANT-A"),
+                None,
+                None,
+                Ok(Some("tenant-a")),
+            ),
+            // credchain: allow-list entries match in any case (azure-identity: Err).
             (
                 Some("tenant-a"),
                 Some("tenant-b"),
                 Some(&["TENANT-B"]),
                 None,
-                Err("tenant-b"),
+                Ok(Some("tenant-b")),
+            ),
+            // credchain: `ADFS` and `Organizations` are the special tenants in any case.
+            (Some("ADFS"), Some("tenant-b"), None, None, Ok(Some("ADFS"))),
+            (
+                Some("Organizations"),
+                Some("tenant-b"),
+                None,
+                None,
+                Ok(Some("tenant-b")),
             ),
             (Some("tenant-a"), Some(""), None, None, Err("")),
             (Some(""), Some("tenant-b"), None, None, Ok(Some("tenant-b"))),
@@ -247,6 +275,15 @@ mod tests {
                 "row {i}"
             );
         }
+    }
+
+    #[test]
+    fn allow_list_ignores_case_when_adding_and_matching() {
+        let mut allowed = AllowedTenants::new(["Tenant-B"]);
+        allowed.extend(["tenant-b", "TENANT-C"]);
+        assert_eq!(allowed.iter().collect::<Vec<_>>(), ["Tenant-B", "TENANT-C"]);
+        assert!(allowed.allows("tenant-c"));
+        assert!(!allowed.allows("tenant-d"));
     }
 
     #[test]

@@ -13,8 +13,9 @@ use crate::Layer;
 ///
 /// # Errors it returns itself
 ///
-/// * [`ErrorKind::InvalidInput`](credchain_core::ErrorKind::InvalidInput): no scope, or a scope
-///   or tenant outside the allowed character sets. Nothing reaches the provider.
+/// * [`ErrorKind::InvalidInput`](credchain_core::ErrorKind::InvalidInput): the request fails
+///   [`validate::request`] (no scope, a scope or tenant outside the allowed character sets, or a
+///   claims challenge that is too long or not a JSON object). Nothing reaches the provider.
 /// * [`ErrorKind::AuthenticationFailed`](credchain_core::ErrorKind::AuthenticationFailed): the
 ///   requested tenant is not allowed (as azure-identity raises it); the message says how to allow it.
 ///
@@ -87,22 +88,8 @@ impl<C: TokenCredential> TenantPolicy<C> {
         scopes: &[&str],
         options: &TokenRequestOptions,
     ) -> Result<Option<Option<Arc<str>>>, Error> {
-        if scopes.is_empty() {
-            return Err(Error::invalid_input(
-                self.inner.name(),
-                "at least one scope is required",
-            ));
-        }
-        for scope in scopes {
-            if !validate::is_valid_scope(scope) {
-                let reason = validate::scope(scope).err().unwrap_or_default();
-                return Err(Error::invalid_input(self.inner.name(), reason));
-            }
-        }
+        validate::request(self.inner.name(), scopes, options)?;
         let requested = options.tenant_id_shared();
-        if let Some(tenant) = requested {
-            validate::tenant_id(tenant).map_err(|reason| Error::invalid_input(self.inner.name(), reason))?;
-        }
         let resolved = resolve_tenant(
             self.home.as_deref(),
             requested.map(|t| &**t),

@@ -291,3 +291,82 @@ async fn when_every_waiter_leaves_the_load_is_dropped() {
     );
     assert_eq!(cache.get_token(SCOPE, &opts()).await.unwrap().secret(), "second");
 }
+
+/// The last moment `SystemTime` can represent on this platform.
+fn end_of_time() -> std::time::SystemTime {
+    let epoch = std::time::UNIX_EPOCH;
+    let (mut low, mut high) = (0_u64, u64::MAX);
+    while low < high {
+        let mid = low + (high - low).div_ceil(2);
+        if epoch.checked_add(Duration::from_secs(mid)).is_some() {
+            low = mid;
+        } else {
+            high = mid - 1;
+        }
+    }
+    let last_second = epoch + Duration::from_secs(low);
+    last_second
+        .checked_add(Duration::from_nanos(999_999_999))
+        .or_else(|| last_second.checked_add(Duration::from_nanos(999_999_000)))
+        .unwrap_or(last_second)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refresh_time_at_the_end_of_representable_time_does_not_panic_the_load() {
+    let clock = FakeClock::default();
+    let end = end_of_time();
+    for _ in 0..3 {
+        let far = AccessToken::new("far", end).with_refresh_on(end);
+        let provider = scripted(&clock).then_token(far);
+        // Jitter is added to `refresh_on`: past the end of time it must clamp, not overflow.
+        let cache = TokenCacheLayer::new()
+            .clock(Arc::new(clock.clone()))
+            .max_jitter(Duration::from_secs(60))
+            .layer(provider.clone());
+        assert_eq!(cache.get_token(SCOPE, &opts()).await.unwrap().secret(), "far");
+        assert_eq!(cache.get_token(SCOPE, &opts()).await.unwrap().secret(), "far");
+        assert_eq!(provider.calls(), 1);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_delay_too_long_to_add_means_no_retry_instead_of_a_panic() {
+    let clock = FakeClock::default();
+    let provider = scripted(&clock)
+        .then_ok("old")
+        .always_err(Error::transient("Scripted", "down"));
+    let cache = TokenCacheLayer::new()
+        .clock(Arc::new(clock.clone()))
+        .max_jitter(Duration::ZERO)
+        .retry_delay(Duration::MAX)
+        .layer(provider.clone());
+    cache.get_token(SCOPE, &opts()).await.unwrap();
+    clock.advance(HOUR - Duration::from_secs(200)); // in the refresh window
+    assert_eq!(cache.get_token(SCOPE, &opts()).await.unwrap().secret(), "old"); // refresh fails
+    clock.advance(Duration::from_secs(100));
+    assert_eq!(cache.get_token(SCOPE, &opts()).await.unwrap().secret(), "old"); // no retry
+    assert_eq!(provider.calls(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_token_that_arrives_expired_or_within_the_margin_is_refused_not_served() {
+    let clock = FakeClock::default();
+    let now = clock.now();
+    let expired = AccessToken::new("expired", std::time::UNIX_EPOCH + Duration::from_secs(1));
+    let almost = AccessToken::new("almost", now + Duration::from_millis(500));
+    let provider = scripted(&clock)
+        .then_token(expired)
+        .then_token(almost)
+        .then_ok("good");
+    let cache = cache_over(provider.clone(), &clock);
+    for _ in 0..2 {
+        let err = cache.get_token(SCOPE, &opts()).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::AuthenticationFailed, "{err}");
+        assert!(err.message().contains("cannot be used"), "{err}");
+        assert!(err.message().contains("clock"), "says what to check: {err}");
+        assert!(!err.to_string().contains("expired\""), "{err}");
+    }
+    // Nothing was cached: the next caller asks the provider again.
+    assert_eq!(cache.get_token(SCOPE, &opts()).await.unwrap().secret(), "good");
+    assert_eq!(provider.calls(), 3);
+}

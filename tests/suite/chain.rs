@@ -272,6 +272,74 @@ async fn a_callers_deadline_bounds_only_its_own_wait() {
     assert_eq!(slow.calls(), 1);
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_thousand_cold_callers_through_walk_and_cache_make_one_provider_call() {
+    let first = ScriptedCredential::new("First").always_err(Error::unavailable("First", "missing"));
+    let second = ScriptedCredential::new("Second")
+        .always_ok("t")
+        .with_delay(Duration::from_millis(50));
+    let chain = ChainedCredential::builder()
+        .env(credchain::Env::empty())
+        .sticky(true)
+        .provider(first.clone())
+        .provider(second.clone())
+        .build()
+        .unwrap();
+    let tasks: Vec<_> = (0..1000)
+        .map(|_| {
+            let chain = chain.clone();
+            tokio::spawn(async move { chain.get_token(SCOPE, &TokenRequestOptions::new()).await })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap().secret(), "t");
+    }
+    assert_eq!((first.calls(), second.calls()), (1, 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn when_every_caller_leaves_the_selection_walk_is_dropped() {
+    let dropped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let hanging = {
+        let dropped = dropped.clone();
+        credchain::testing::FnCredential::new("Hanging", move |_| {
+            let dropped = dropped.clone();
+            async move {
+                struct Guard(Arc<std::sync::atomic::AtomicBool>);
+                impl Drop for Guard {
+                    fn drop(&mut self) {
+                        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+                    }
+                }
+                let _guard = Guard(dropped);
+                std::future::pending::<Result<credchain::AccessToken, Error>>().await
+            }
+        })
+    };
+    let chain = ChainedCredential::builder()
+        .sticky(true)
+        .entry(ProviderEntry::new(hanging).without_middleware())
+        .build()
+        .unwrap();
+    let waiters: Vec<_> = (0..3)
+        .map(|_| {
+            let chain = chain.clone();
+            tokio::spawn(async move { chain.get_token(SCOPE, &TokenRequestOptions::new()).await })
+        })
+        .collect();
+    tokio::task::yield_now().await;
+    for waiter in &waiters {
+        waiter.abort();
+    }
+    for waiter in waiters {
+        let _ = waiter.await;
+    }
+    assert!(
+        dropped.load(std::sync::atomic::Ordering::SeqCst),
+        "the abandoned walk must be dropped (and the provider's work with it)"
+    );
+}
+
 #[test]
 fn debug_shows_names_only() {
     let chain = ChainedCredential::builder()

@@ -184,6 +184,58 @@ fn invalid_or_missing_token_credentials_is_a_construction_error() {
 }
 
 #[test]
+fn a_token_credentials_value_that_is_not_unicode_is_a_construction_error_not_unset() {
+    use std::os::unix::ffi::OsStringExt;
+    let value = std::ffi::OsString::from_vec(b"prod\xff".to_vec());
+    let env = Env::from_os_pairs([("AZURE_TOKEN_CREDENTIALS", value)]);
+    let err = DefaultCredential::builder().env(env).build().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(err.message().contains("`AZURE_TOKEN_CREDENTIALS`"), "{err}");
+    assert!(err.message().contains("not valid Unicode"), "{err}");
+}
+
+#[test]
+fn members_follow_the_builtin_provider_table() {
+    let machine = Machine::new();
+    let credential = DefaultCredential::builder()
+        .env(machine.env(&[]))
+        .build()
+        .unwrap();
+    let table: Vec<(&str, bool)> = credchain::default::BUILTIN_PROVIDERS
+        .iter()
+        .map(|p| (p.name, p.developer_tool))
+        .collect();
+    let members: Vec<(&str, bool)> = credential
+        .members()
+        .iter()
+        .map(|m| (m.name(), m.is_developer_tool()))
+        .collect();
+    assert_eq!(members, table);
+    // With nothing excluded, every member is in the chain and has its credential.
+    assert!(credential.members().iter().all(|m| m.credential().is_some()));
+}
+
+#[tokio::test]
+async fn inserted_and_builtin_entries_share_the_chains_cache_and_tenant_policy() {
+    let provider = credchain::testing::ScriptedCredential::new("Mine")
+        .with_home_tenant("home")
+        .always_ok("token");
+    let credential = DefaultCredential::builder()
+        .env(Env::empty())
+        .additionally_allowed_tenants(["t1"])
+        .insert(0, ProviderEntry::new(provider.clone()))
+        .build()
+        .unwrap();
+    let t1 = TokenRequestOptions::new().with_tenant_id("t1");
+    credential.get_token(SCOPE, &t1).await.unwrap();
+    credential.get_token(SCOPE, &t1).await.unwrap();
+    assert_eq!(provider.calls(), 1, "cached by the chain's cache");
+    let t2 = TokenRequestOptions::new().with_tenant_id("t2");
+    let err = credential.get_token(SCOPE, &t2).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AuthenticationFailed, "{err}");
+}
+
+#[test]
 fn explicit_exclude_options_win_over_the_variable() {
     let machine = Machine::new();
     let env = machine.env(&[("AZURE_TOKEN_CREDENTIALS", "dev")]);
@@ -371,5 +423,29 @@ async fn a_configured_service_principal_comes_first_and_its_failure_stops_the_ch
         machine.az_calls(),
         0,
         "the chain stopped at the environment provider"
+    );
+}
+
+/// The blocking API runs real provider work (here an `az` process) on its own runtime, from a
+/// plain `#[test]` with no runtime.
+#[cfg(feature = "blocking")]
+#[test]
+fn the_blocking_default_credential_runs_az_without_a_runtime_of_ours() {
+    let machine = Machine::new().with_az(&az_ok("token-from-az"), "", 0);
+    let credential = credchain::blocking::Credential::new(
+        DefaultCredential::builder()
+            .env(machine.env(&[]))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    for _ in 0..2 {
+        let token = credential.get_token(SCOPE, &TokenRequestOptions::new()).unwrap();
+        assert_eq!(token.secret(), "token-from-az");
+    }
+    assert_eq!(machine.az_calls(), 1, "one az process, then the cache");
+    assert_eq!(
+        credential.as_async().chain().selected(),
+        Some("AzureCliCredential")
     );
 }

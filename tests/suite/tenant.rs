@@ -1,6 +1,7 @@
-//! Tenant policy through the public API: every row of azure-identity's resolve_tenant table
-//! (azure-identity-behaviour.md §11.1), validation before the provider runs, and the
-//! allow-list sources (builder, chain, `AZURE_ADDITIONALLY_ALLOWED_TENANTS`).
+//! Tenant policy through the public API: every row of azure-identity's `resolve_tenant` table
+//! (`azure/identity/_internal/utils.py`, 1.27.0; credchain compares tenants ignoring ASCII case,
+//! see the rows marked "credchain"), validation before the provider runs, and the allow-list
+//! sources (builder, chain, `AZURE_ADDITIONALLY_ALLOWED_TENANTS`).
 
 use credchain::testing::ScriptedCredential;
 use credchain::{
@@ -95,17 +96,29 @@ async fn every_row_of_the_reference_table() {
             None,
             Resolved(Some("tenant-b")),
         ),
+        // credchain: the home tenant in another case is the home tenant, asked for in the home
+        // tenant's spelling (azure-identity compares exactly and refuses it).
         (
             Some("tenant-a"),
             Some("TENANT-A"),
             None,
             None,
-            NotAllowed("TENANT-A"),
+            Resolved(Some("tenant-a")),
         ),
+        // credchain: allow-list entries match in any case (azure-identity: refused).
         (
             Some("tenant-a"),
             Some("tenant-b"),
             Some(&["TENANT-B"]),
+            None,
+            Resolved(Some("tenant-b")),
+        ),
+        // credchain: the special home tenants in any case.
+        (Some("ADFS"), Some("tenant-b"), None, None, Resolved(Some("ADFS"))),
+        (
+            Some("Organizations"),
+            Some("tenant-b"),
+            Some(&["tenant-c"]),
             None,
             NotAllowed("tenant-b"),
         ),
@@ -325,4 +338,116 @@ async fn a_cached_token_never_bypasses_the_tenant_check() {
         ErrorKind::AuthenticationFailed
     );
     assert_eq!(provider.calls(), 1);
+}
+
+/// A chain entry (as `DefaultCredential` builds them) whose provider's home tenant is
+/// `organizations` and whose allow-list is `["t1"]`: the list restricts, it does not widen.
+#[tokio::test]
+async fn a_restricted_allow_list_restricts_an_organizations_provider_in_a_chain() {
+    let provider = ScriptedCredential::new("Provider")
+        .with_home_tenant("organizations")
+        .always_ok("token");
+    let chain = ChainedCredential::builder()
+        .env(Env::empty())
+        .sticky(true)
+        .additionally_allowed_tenants(["t1"])
+        .provider(provider.clone())
+        .build()
+        .unwrap();
+    let t1 = TokenRequestOptions::new().with_tenant_id("t1");
+    assert!(chain.get_token(SCOPE, &t1).await.is_ok());
+    assert_eq!(provider.requests()[0].tenant_id.as_deref(), Some("t1"));
+
+    let t2 = TokenRequestOptions::new().with_tenant_id("t2");
+    let err = chain.get_token(SCOPE, &t2).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AuthenticationFailed, "{err}");
+    assert!(err.to_string().contains("tenant `t2`"), "{err}");
+    assert!(err.to_string().contains("additionally_allowed_tenants"), "{err}");
+    assert_eq!(
+        provider.calls(),
+        1,
+        "the refused request never reached the provider"
+    );
+}
+
+#[tokio::test]
+async fn an_allow_list_serves_its_tenant_for_a_provider_with_a_specific_home_tenant() {
+    let provider = ScriptedCredential::new("Provider")
+        .with_home_tenant("home")
+        .always_ok("token");
+    let credential = credchain::DefaultCredential::builder()
+        .env(Env::empty())
+        .exclude_environment_credential(true)
+        .exclude_visual_studio_code_credential(true)
+        .exclude_cli_credential(true)
+        .additionally_allowed_tenants(["t1"])
+        .push(credchain::ProviderEntry::new(provider.clone()))
+        .build()
+        .unwrap();
+    let t1 = TokenRequestOptions::new().with_tenant_id("t1");
+    assert!(credential.get_token(SCOPE, &t1).await.is_ok());
+    assert_eq!(provider.requests()[0].tenant_id.as_deref(), Some("t1"));
+    let t2 = TokenRequestOptions::new().with_tenant_id("t2");
+    let err = credential.get_token(SCOPE, &t2).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AuthenticationFailed, "{err}");
+}
+
+#[tokio::test]
+async fn a_star_allow_list_allows_every_tenant() {
+    let provider = ScriptedCredential::new("Provider")
+        .with_home_tenant("home")
+        .always_ok("token");
+    let credential = TenantPolicyLayer::new()
+        .env(Env::empty())
+        .additionally_allowed_tenants(["*"])
+        .layer(provider.clone());
+    for tenant in ["t1", "t2", "organizations", "ANOTHER-ONE"] {
+        let options = TokenRequestOptions::new().with_tenant_id(tenant);
+        assert!(credential.get_token(SCOPE, &options).await.is_ok(), "{tenant}");
+    }
+    let seen: Vec<_> = provider
+        .requests()
+        .iter()
+        .map(|r| r.tenant_id.as_deref().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        seen,
+        [Some("t1"), Some("t2"), Some("organizations"), Some("ANOTHER-ONE")].map(|t| t.map(str::to_owned))
+    );
+}
+
+#[tokio::test]
+async fn the_home_tenant_in_another_case_shares_the_cached_token() {
+    let provider = ScriptedCredential::new("Provider")
+        .with_home_tenant("tenant-a")
+        .always_ok("token");
+    let chain = ChainedCredential::builder()
+        .env(Env::empty())
+        .provider(provider.clone())
+        .build()
+        .unwrap();
+    for tenant in ["tenant-a", "TENANT-A", "Tenant-A"] {
+        let options = TokenRequestOptions::new().with_tenant_id(tenant);
+        assert!(chain.get_token(SCOPE, &options).await.is_ok(), "{tenant}");
+    }
+    assert_eq!(provider.calls(), 1);
+}
+
+#[tokio::test]
+async fn a_claims_challenge_that_is_not_a_json_object_never_reaches_the_provider() {
+    let provider = ScriptedCredential::new("Provider").always_ok("token");
+    let credential = TenantPolicyLayer::new().env(Env::empty()).layer(provider.clone());
+    for claims in [
+        "not json",
+        "[1]",
+        &format!("{{\"a\":\"{}\"}}", "x".repeat(17 * 1024)),
+    ] {
+        let options = TokenRequestOptions::new().with_claims(claims);
+        let err = credential.get_token(SCOPE, &options).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+        assert!(err.message().contains("claims challenge"), "{err}");
+    }
+    assert_eq!(provider.calls(), 0);
+    let ok = TokenRequestOptions::new().with_claims(r#"{"access_token":{}}"#);
+    assert!(credential.get_token(SCOPE, &ok).await.is_ok());
 }

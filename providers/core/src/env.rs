@@ -21,8 +21,9 @@ pub enum Env {
     /// The process environment.
     #[default]
     Process,
-    /// A fixed set of variables; nothing else is set.
-    Map(Arc<HashMap<String, String>>),
+    /// A fixed set of variables; nothing else is set. Values may be non-Unicode, as in a real
+    /// environment (see [`from_os_pairs`](Env::from_os_pairs)).
+    Map(Arc<HashMap<String, OsString>>),
 }
 
 impl Env {
@@ -33,6 +34,31 @@ impl Env {
 
     /// An environment holding exactly `pairs`.
     pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+        Env::Map(Arc::new(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), OsString::from(v.into())))
+                .collect(),
+        ))
+    }
+
+    /// An environment holding exactly `pairs`, whose values may be any bytes the platform allows
+    /// (to test how a non-Unicode value is handled).
+    ///
+    /// ```
+    /// # #[cfg(unix)] {
+    /// use credchain_core::Env;
+    /// use std::ffi::OsString;
+    /// use std::os::unix::ffi::OsStringExt;
+    /// let env = Env::from_os_pairs([("A", OsString::from_vec(b"prod\xff".to_vec()))]);
+    /// assert!(env.is_set("A"));
+    /// assert_eq!(env.var("A"), None); // not Unicode
+    /// assert!(env.var_strict("A").is_err());
+    /// # }
+    /// ```
+    pub fn from_os_pairs<K: Into<String>, V: Into<OsString>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
         Env::Map(Arc::new(
             pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
         ))
@@ -47,7 +73,7 @@ impl Env {
     pub fn var_os(&self, name: &str) -> Option<OsString> {
         match self {
             Env::Process => std::env::var_os(name),
-            Env::Map(map) => map.get(name).map(OsString::from),
+            Env::Map(map) => map.get(name).cloned(),
         }
     }
 
