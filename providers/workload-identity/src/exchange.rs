@@ -1,0 +1,58 @@
+//! Redeeming an assertion at Microsoft Entra ID: the one seam between the file logic and HTTP.
+
+use std::fmt;
+
+use credchain_core::{AccessToken, Error, Secret, TokenRequestOptions};
+use credchain_entra::{EntraClient, EntraErrorResponse};
+
+/// Exchanges a federated assertion for an access token. Implemented by the Entra client; unit
+/// tests script it.
+#[async_trait::async_trait]
+pub(crate) trait Exchange: Send + Sync + fmt::Debug {
+    async fn exchange(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        assertion: &Secret,
+        scopes: &[&str],
+        options: &TokenRequestOptions,
+    ) -> Result<AccessToken, Error>;
+}
+
+/// `POST {authority}/{tenant}/oauth2/v2.0/token` with the client-assertion grant.
+#[derive(Debug)]
+pub(crate) struct EntraExchange {
+    pub(crate) provider: &'static str,
+    pub(crate) client: EntraClient,
+}
+
+#[async_trait::async_trait]
+impl Exchange for EntraExchange {
+    async fn exchange(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        assertion: &Secret,
+        scopes: &[&str],
+        options: &TokenRequestOptions,
+    ) -> Result<AccessToken, Error> {
+        let _ = (tenant, client_id, assertion, scopes, options, &self.client);
+        // Placeholder until credchain-entra's client-assertion grant lands (branch wip/entra).
+        Err(Error::unavailable(
+            self.provider,
+            "the client-assertion grant is not available in this build",
+        ))
+    }
+}
+
+/// The `AADSTS` code Entra answers with for an assertion outside its valid time range.
+pub(crate) const EXPIRED_ASSERTION: u64 = 700024;
+
+/// `true` when Entra refused the assertion as expired or not yet valid (`AADSTS700024`).
+pub(crate) fn is_expired_assertion(error: &Error) -> bool {
+    let entra = std::error::Error::source(error).and_then(|s| s.downcast_ref::<EntraErrorResponse>());
+    match entra {
+        Some(response) => response.error_codes().contains(&EXPIRED_ASSERTION),
+        None => error.message().contains("AADSTS700024:"),
+    }
+}
