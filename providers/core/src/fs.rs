@@ -172,7 +172,9 @@ fn read_wiping(mut reader: impl Read, capacity: usize) -> std::io::Result<Zeroiz
             Err(e) => return Err(e),
         };
         if buffer.len() + read > buffer.capacity() {
-            let mut bigger = Zeroizing::new(Vec::with_capacity((buffer.len() + read).max(buffer.capacity() * 2)));
+            let mut bigger = Zeroizing::new(Vec::with_capacity(
+                (buffer.len() + read).max(buffer.capacity() * 2),
+            ));
             bigger.extend_from_slice(&buffer);
             // The old buffer is wiped as it drops here.
             buffer = bigger;
@@ -242,13 +244,19 @@ impl MemoryFileSystem {
 
     /// Adds or replaces a file, as a rotating token file is rewritten.
     pub fn write(&self, path: impl Into<PathBuf>, contents: impl AsRef<[u8]>) {
-        let mut files = self.files.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut files = self
+            .files
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         files.insert(path.into(), Arc::from(contents.as_ref()));
     }
 
     /// Removes a file.
     pub fn remove(&self, path: &Path) {
-        let mut files = self.files.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut files = self
+            .files
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         files.remove(path);
     }
 }
@@ -256,7 +264,10 @@ impl MemoryFileSystem {
 #[cfg(feature = "test-util")]
 impl FileSystem for MemoryFileSystem {
     fn read(&self, path: &Path, limit: u64) -> Result<Zeroizing<Vec<u8>>, ReadFileError> {
-        let files = self.files.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let files = self
+            .files
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match files.get(path) {
             None => Err(ReadFileError::new(path, ReadErrorKind::NotFound, limit)),
             Some(bytes) if bytes.len() as u64 > limit => {
@@ -267,7 +278,10 @@ impl FileSystem for MemoryFileSystem {
     }
 
     fn is_file(&self, path: &Path) -> bool {
-        let files = self.files.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let files = self
+            .files
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         files.contains_key(path)
     }
 }
@@ -314,7 +328,10 @@ mod tests {
         let err = read_bounded(&path, 1024).unwrap_err();
         assert_eq!(err.kind(), ReadErrorKind::TooLarge);
         let shown = err.to_string();
-        assert!(shown.contains(&path.display().to_string()) && shown.contains("1 KiB"), "{shown}");
+        assert!(
+            shown.contains(&path.display().to_string()) && shown.contains("1 KiB"),
+            "{shown}"
+        );
     }
 
     #[test]
@@ -335,7 +352,10 @@ mod tests {
         let fifo = dir.join("fifo");
         let made = std::process::Command::new("mkfifo").arg(&fifo).status();
         if made.is_ok_and(|s| s.success()) {
-            assert_eq!(read_bounded(&fifo, 10).unwrap_err().kind(), ReadErrorKind::NotRegularFile);
+            assert_eq!(
+                read_bounded(&fifo, 10).unwrap_err().kind(),
+                ReadErrorKind::NotRegularFile
+            );
         }
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -83,9 +83,11 @@ pub fn claims(value: &str) -> Result<(), String> {
     if trimmed.starts_with('{') && trimmed.ends_with('}') {
         Ok(())
     } else {
-        Err("the claims challenge is not a JSON object; pass the decoded `claims` value from the \
+        Err(
+            "the claims challenge is not a JSON object; pass the decoded `claims` value from the \
              `WWW-Authenticate` header"
-            .to_owned())
+                .to_owned(),
+        )
     }
 }
 

@@ -51,18 +51,26 @@
 #![forbid(unsafe_code)]
 
 mod authority;
+mod builder;
 mod certificate;
 mod client;
+mod errors;
+mod form;
 mod grant;
+mod http;
 mod net;
 mod parse;
+mod retry;
+mod scrub;
+mod success;
 
 pub use authority::{AZURE_AUTHORITY_HOST, Authority, CHINA_HOST, PUBLIC_HOST, US_GOVERNMENT_HOST};
+pub use builder::{DEFAULT_MAX_RETRIES, DEFAULT_RETRY_DELAY, DEFAULT_TIMEOUT, EntraClientBuilder};
 pub use certificate::{ASSERTION_LIFETIME, CertificateError, CertificateErrorKind, ClientCertificate};
-pub use client::{
-    DEFAULT_MAX_RETRIES, DEFAULT_RETRY_DELAY, DEFAULT_TIMEOUT, EntraClient, EntraClientBuilder,
-    MAX_RETRY_DELAY,
-};
-pub use grant::Grant;
+pub use client::EntraClient;
+pub use grant::{AssertionFn, ClientAssertionSource, Grant};
+pub use http::{DEFAULT_MAX_BODY, EntraHttpClient, EntraHttpClientBuilder};
 pub use net::{NO_PROXY_VARS, PROXY_VARS};
-pub use parse::{EntraErrorResponse, HALF_LIFE_REFRESH_THRESHOLD, TokenResponse};
+pub use parse::EntraErrorResponse;
+pub use retry::MAX_RETRY_DELAY;
+pub use success::{HALF_LIFE_REFRESH_THRESHOLD, TokenResponse};

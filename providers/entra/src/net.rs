@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use credchain_core::Env;
+use credchain_core::fs::read_bounded;
 use rustls::RootCertStore;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
@@ -30,9 +31,9 @@ pub(crate) fn root_store(env: &Env, extra: &[Vec<u8>]) -> Result<(RootCertStore,
     let dir = env.non_blank("SSL_CERT_DIR");
     let source = if file.is_some() || dir.is_some() {
         if let Some(file) = &file {
-            match read_bounded(Path::new(file)) {
+            match read_bounded(Path::new(file), MAX_ROOTS_FILE) {
                 Ok(bytes) => add_pem(&mut store, &bytes),
-                Err(e) => tracing::warn!(path = %file, error = %e, "cannot read `SSL_CERT_FILE`"),
+                Err(e) => tracing::warn!(error = %e, "skipped `SSL_CERT_FILE`"),
             }
         }
         if let Some(dirs) = &dir {
@@ -102,31 +103,15 @@ fn add_dir(store: &mut RootCertStore, dir: &Path) {
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        if let Ok(bytes) = read_bounded(&path) {
-            add_pem(store, &bytes);
+        match read_bounded(&path, MAX_ROOTS_FILE) {
+            Ok(bytes) => add_pem(store, &bytes),
+            Err(e) => tracing::debug!(error = %e, "skipped a file in `SSL_CERT_DIR`"),
         }
     }
 }
 
 /// The largest root-certificate file read (a full CA bundle is a few hundred KiB).
 const MAX_ROOTS_FILE: u64 = 16 << 20;
-
-/// Reads a regular file of at most [`MAX_ROOTS_FILE`] bytes. Anything else is an error: a
-/// device such as `/dev/zero` reports a length of 0 and never ends, and a FIFO blocks.
-fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read as _;
-    if !std::fs::metadata(path)?.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(MAX_ROOTS_FILE + 1)
-        .read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_ROOTS_FILE {
-        return Err(std::io::Error::other("larger than 16 MiB"));
-    }
-    Ok(bytes)
-}
 
 /// The proxy for https requests from `env`, if any: `(variable name, url)`.
 pub(crate) fn proxy_from_env(env: &Env) -> Option<(&'static str, String)> {
@@ -173,6 +158,7 @@ pub(crate) fn proxy_password(url: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use credchain_core::fs::ReadErrorKind;
 
     #[test]
     fn proxy_precedence() {
@@ -230,8 +216,8 @@ mod tests {
             let (store, summary) = root_store(&env, &[]).unwrap_or_else(|e| panic!("{e}"));
             assert!(store.is_empty(), "{path}");
             assert_eq!(summary.source, "SSL_CERT_FILE/SSL_CERT_DIR");
-            let err = read_bounded(Path::new(path)).expect_err(path);
-            assert_eq!(err.to_string(), "not a regular file", "{path}");
+            let err = read_bounded(Path::new(path), MAX_ROOTS_FILE).expect_err(path);
+            assert_eq!(err.kind(), ReadErrorKind::NotRegularFile, "{path}");
         }
     }
 
@@ -242,14 +228,11 @@ mod tests {
         let big = dir.join("big.pem");
         let file = std::fs::File::create(&big).expect("create");
         file.set_len(MAX_ROOTS_FILE + 1).expect("sparse file");
-        let over = read_bounded(&big).map(|b| b.len());
+        let over = read_bounded(&big, MAX_ROOTS_FILE).map(|b| b.len());
         file.set_len(MAX_ROOTS_FILE).expect("shrink");
-        let at = read_bounded(&big).map(|b| b.len());
+        let at = read_bounded(&big, MAX_ROOTS_FILE).map(|b| b.len());
         let _ = std::fs::remove_dir_all(&dir);
-        assert_eq!(
-            over.map_err(|e| e.to_string()),
-            Err("larger than 16 MiB".to_owned())
-        );
+        assert_eq!(over.map_err(|e| e.kind()), Err(ReadErrorKind::TooLarge));
         assert_eq!(at.ok(), Some(MAX_ROOTS_FILE as usize));
     }
 

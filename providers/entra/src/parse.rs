@@ -1,37 +1,11 @@
-//! Pure parsing of token-endpoint responses: successes, Entra error bodies and claims.
+//! Pure parsing of Entra error bodies, and the claims parameter.
 
 use std::fmt;
-use std::time::{Duration, SystemTime};
 
-use credchain_core::{AccessToken, Secret};
 use serde_json::{Map, Value};
-
-/// Lifetimes at or above this get a `refresh_on` at half the lifetime when the response has no
-/// `refresh_in` (azure-identity's rule, reference §3.3).
-pub const HALF_LIFE_REFRESH_THRESHOLD: Duration = Duration::from_secs(7200);
 
 /// The longest error description kept in a message.
 const MAX_DESCRIPTION: usize = 2000;
-
-/// A token and what came with it from Microsoft Entra ID.
-///
-/// `Debug` never shows the access or refresh token.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct TokenResponse {
-    /// The access token, with `expires_on` and `refresh_on` set.
-    pub token: AccessToken,
-    /// A refresh token, when the grant returns one (refresh-token and password grants). Entra
-    /// rotates refresh tokens: use this one from now on.
-    pub refresh_token: Option<Secret>,
-}
-
-impl TokenResponse {
-    /// A response holding `token` and, optionally, a refresh token.
-    pub fn new(token: AccessToken, refresh_token: Option<Secret>) -> Self {
-        TokenResponse { token, refresh_token }
-    }
-}
 
 /// An error response from Microsoft Entra ID, attached as the [`source`](std::error::Error::source)
 /// of the [`Error`](credchain_core::Error) that `request_token` returns, so callers can react
@@ -228,111 +202,6 @@ fn fold_whitespace(s: &str) -> String {
     out
 }
 
-/// Why a success response could not be used. The message never contains token values.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct UnexpectedResponse(pub(crate) String);
-
-/// Parses a successful token response, computing `expires_on` and `refresh_on` from
-/// `request_time`.
-pub(crate) fn parse_success(
-    body: &[u8],
-    request_time: SystemTime,
-) -> Result<TokenResponse, UnexpectedResponse> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|_| UnexpectedResponse(format!("the body is not JSON ({} bytes)", body.len())))?;
-    let Some(obj) = value.as_object() else {
-        return Err(UnexpectedResponse("the body is not a JSON object".into()));
-    };
-    let fields = || field_list(obj);
-    let access_token = match obj.get("access_token").and_then(Value::as_str) {
-        Some(t) if !t.trim().is_empty() => t,
-        _ => {
-            return Err(UnexpectedResponse(format!(
-                "it has no `access_token` (fields: {})",
-                fields()
-            )));
-        }
-    };
-    let expires_in = seconds(obj.get("expires_in"));
-    let expires_on_field = seconds(obj.get("expires_on"));
-    // The numbers come from the network: a time that does not fit in `SystemTime` is an
-    // unusable response, not a panic.
-    let out_of_range = |field: &str| UnexpectedResponse(format!("its `{field}` is out of range"));
-    let (expires_on, lifetime) = match (expires_on_field, expires_in) {
-        (Some(on), _) => {
-            let at = SystemTime::UNIX_EPOCH
-                .checked_add(Duration::from_secs(on))
-                .ok_or_else(|| out_of_range("expires_on"))?;
-            let lifetime = expires_in
-                .map(Duration::from_secs)
-                .unwrap_or_else(|| at.duration_since(request_time).unwrap_or_default());
-            (at, lifetime)
-        }
-        (None, Some(secs)) => (
-            request_time
-                .checked_add(Duration::from_secs(secs))
-                .ok_or_else(|| out_of_range("expires_in"))?,
-            Duration::from_secs(secs),
-        ),
-        (None, None) => {
-            return Err(UnexpectedResponse(format!(
-                "it has neither `expires_in` nor `expires_on` (fields: {})",
-                fields()
-            )));
-        }
-    };
-    let refresh_in = seconds(obj.get("refresh_in"))
-        .map(Duration::from_secs)
-        .or_else(|| (lifetime >= HALF_LIFE_REFRESH_THRESHOLD).then(|| lifetime / 2));
-    let token_type = obj
-        .get("token_type")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .unwrap_or("Bearer");
-    let mut token = AccessToken::new(access_token, expires_on);
-    if token_type != "Bearer" {
-        token = token.with_token_type(token_type);
-    }
-    if let Some(refresh_on) = refresh_in.and_then(|r| request_time.checked_add(r))
-        && refresh_on < expires_on
-    {
-        token = token.with_refresh_on(refresh_on);
-    }
-    let refresh_token = obj
-        .get("refresh_token")
-        .and_then(Value::as_str)
-        .filter(|t| !t.trim().is_empty())
-        .map(Secret::new);
-    Ok(TokenResponse { token, refresh_token })
-}
-
-/// A number of seconds given as a JSON number or a numeric string (older endpoints and ADFS).
-fn seconds(value: Option<&Value>) -> Option<u64> {
-    match value? {
-        Value::Number(n) => n
-            .as_u64()
-            .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-/// The field names of a response, never their values.
-fn field_list(obj: &Map<String, Value>) -> String {
-    let mut names: Vec<String> = obj
-        .keys()
-        .take(20)
-        .map(|k| k.chars().filter(|c| !c.is_control()).take(40).collect())
-        .collect();
-    names.sort();
-    if names.is_empty() {
-        "none".into()
-    } else {
-        names.join(", ")
-    }
-}
-
 /// The `claims` form value: the caller's claims challenge, with `xms_cc: ["CP1"]` merged into
 /// `access_token` when CAE is on (reference §3.4). `Ok(None)` when there is nothing to send.
 ///
@@ -382,90 +251,6 @@ pub(crate) fn claims_parameter(claims: Option<&str>, enable_cae: bool) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const T0: u64 = 1_767_225_600;
-
-    fn at(secs: u64) -> SystemTime {
-        SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
-    }
-
-    #[test]
-    fn lifetimes_and_refresh_on() {
-        // (body, expires_on, refresh_on)
-        let table: [(&str, u64, Option<u64>); 7] = [
-            (
-                r#"{"access_token":"AT","expires_in":3600,"token_type":"Bearer"}"#,
-                T0 + 3600,
-                None,
-            ),
-            (
-                r#"{"access_token":"AT","expires_in":7200}"#,
-                T0 + 7200,
-                Some(T0 + 3600),
-            ),
-            (r#"{"access_token":"AT","expires_in":7199}"#, T0 + 7199, None),
-            (
-                r#"{"access_token":"AT","expires_in":86400,"refresh_in":600}"#,
-                T0 + 86400,
-                Some(T0 + 600),
-            ),
-            (
-                r#"{"access_token":"AT","expires_in":"3600","refresh_in":"60"}"#,
-                T0 + 3600,
-                Some(T0 + 60),
-            ),
-            (
-                &*format!(r#"{{"access_token":"AT","expires_on":{}}}"#, T0 + 10_000),
-                T0 + 10_000,
-                Some(T0 + 5000),
-            ),
-            (
-                &*format!(
-                    r#"{{"access_token":"AT","expires_on":"{}","expires_in":100}}"#,
-                    T0 + 100
-                ),
-                T0 + 100,
-                None,
-            ),
-        ];
-        for (body, exp, refresh) in table {
-            let r = parse_success(body.as_bytes(), at(T0)).unwrap_or_else(|e| panic!("{body}: {e:?}"));
-            assert_eq!(r.token.expires_on(), at(exp), "{body}");
-            assert_eq!(r.token.refresh_on(), refresh.map(at), "{body}");
-            assert_eq!(r.token.secret(), "AT");
-            assert_eq!(r.token.token_type(), "Bearer");
-            assert!(r.refresh_token.is_none());
-        }
-    }
-
-    #[test]
-    fn refresh_token_and_token_type() {
-        let body = br#"{"access_token":"AT","expires_in":60,"token_type":"pop","refresh_token":"RT2"}"#;
-        let r = parse_success(body, at(T0)).unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!(r.token.token_type(), "pop");
-        assert_eq!(r.refresh_token.as_ref().map(Secret::expose), Some("RT2"));
-    }
-
-    #[test]
-    fn unexpected_responses_never_echo_tokens() {
-        let cases: [&[u8]; 6] = [
-            br#"{"access_token":"AT-SECRET","token_type":"Bearer","refresh_token":"RT-SECRET"}"#,
-            br#"{"token_type":"Bearer","refresh_token":"RT-SECRET","expires_in":5}"#,
-            br#"{"access_token":"","expires_in":5}"#,
-            b"AT-SECRET not json",
-            b"[\"AT-SECRET\"]",
-            b"",
-        ];
-        for body in cases {
-            let err = parse_success(body, at(T0)).expect_err("must fail");
-            assert!(!err.0.contains("SECRET"), "{}", err.0);
-        }
-        let err = parse_success(cases[0], at(T0)).expect_err("must fail");
-        assert_eq!(
-            err.0,
-            "it has neither `expires_in` nor `expires_on` (fields: access_token, refresh_token, token_type)"
-        );
-    }
 
     #[test]
     fn entra_error_shapes() {
@@ -523,33 +308,6 @@ mod tests {
         assert_eq!(claims_parameter(Some(raw), false), Ok(Some(raw.to_owned())));
         assert!(claims_parameter(Some("not json"), true).is_err());
         assert!(claims_parameter(Some("[1]"), false).is_err());
-    }
-
-    #[test]
-    fn out_of_range_times_are_errors_not_panics() {
-        let max = u64::MAX;
-        for (body, field) in [
-            (
-                format!(r#"{{"access_token":"AT","expires_in":{max}}}"#),
-                "expires_in",
-            ),
-            (
-                format!(r#"{{"access_token":"AT","expires_on":"{max}"}}"#),
-                "expires_on",
-            ),
-            (
-                r#"{"access_token":"AT","expires_in":1e300}"#.to_owned(),
-                "expires_in",
-            ),
-        ] {
-            let err = parse_success(body.as_bytes(), at(T0)).expect_err(&body);
-            assert_eq!(err.0, format!("its `{field}` is out of range"), "{body}");
-        }
-        // A huge `refresh_in` is ignored, as one past `expires_on` is.
-        let body = format!(r#"{{"access_token":"AT","expires_in":60,"refresh_in":{max}}}"#);
-        let r = parse_success(body.as_bytes(), at(T0)).unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!(r.token.expires_on(), at(T0 + 60));
-        assert_eq!(r.token.refresh_on(), None);
     }
 
     #[test]
