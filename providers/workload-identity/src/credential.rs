@@ -75,8 +75,8 @@ impl fmt::Debug for WorkloadIdentityCredentialBuilder {
 }
 
 impl WorkloadIdentityCredentialBuilder {
-    /// Reads variables, files and time through `context` (default: the process, the real file
-    /// system and clock).
+    /// Reads variables, files and time, and sends HTTP, through `context` (default: the
+    /// process environment, the real file system and clock, and credchain-entra's HTTP client).
     pub fn context(mut self, context: ProviderContext) -> Self {
         self.context = context;
         self
@@ -188,10 +188,7 @@ impl WorkloadIdentityCredentialBuilder {
         if let Some(client) = &self.client {
             return Ok(client.clone());
         }
-        let mut builder = EntraClient::builder()
-            .env(self.context.env().clone())
-            .clock(Arc::clone(self.context.clock()))
-            .provider_name(NAME);
+        let mut builder = EntraClient::builder().context(&self.context).provider_name(NAME);
         if let Some(a) = &self.overrides.authority {
             builder = builder.authority(a.clone());
         }

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use credchain_core::{AccessToken, Error, Secret, TokenRequestOptions};
-use credchain_entra::{EntraClient, EntraErrorResponse};
+use credchain_entra::{EntraClient, EntraErrorResponse, Grant};
 
 /// Exchanges a federated assertion for an access token. Implemented by the Entra client; unit
 /// tests script it.
@@ -36,12 +36,12 @@ impl Exchange for EntraExchange {
         scopes: &[&str],
         options: &TokenRequestOptions,
     ) -> Result<AccessToken, Error> {
-        let _ = (tenant, client_id, assertion, scopes, options, &self.client);
-        // Placeholder until credchain-entra's client-assertion grant lands (branch wip/entra).
-        Err(Error::unavailable(
-            self.provider,
-            "the client-assertion grant is not available in this build",
-        ))
+        let grant = Grant::ClientAssertion { client_id, assertion };
+        let response = self
+            .client
+            .request_token(self.provider, tenant, &grant, scopes, options)
+            .await?;
+        Ok(response.token)
     }
 }
 
