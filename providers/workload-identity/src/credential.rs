@@ -10,7 +10,8 @@ use credchain_entra::{Authority, EntraClient};
 
 use crate::assertion::AssertionFile;
 use crate::config::{self, Overrides, Problem, WorkloadIdentityInfo};
-use crate::exchange::{EntraExchange, Exchange, is_expired_assertion};
+use crate::exchange::{EntraExchange, Exchange};
+use crate::refusal;
 
 /// The provider's name, in errors, logs and `AZURE_TOKEN_CREDENTIALS`.
 pub const NAME: &str = "WorkloadIdentityCredential";
@@ -278,14 +279,15 @@ impl TokenCredential for WorkloadIdentityCredential {
             .exchange(tenant, &ready.client_id, &assertion.value, scopes, options)
             .await;
         let refusal = match first {
-            Err(e) if is_expired_assertion(&e) => e,
-            other => return other,
+            Err(e) if refusal::is_expired(&e) => e,
+            other => return other.map_err(|e| refusal::explain(e, &ready.client_id)),
         };
         // Entra says the assertion expired: the file has probably been rotated since we read
         // it. Read it once more and, if it changed, try once more.
+        let path = ready.file.path();
         let fresh = ready.file.reread(assertion.generation)?;
         if fresh.value.expose() == assertion.value.expose() {
-            return Err(still_expired(&refusal, ready, false));
+            return Err(refusal::still_expired(&refusal, path, false));
         }
         tracing::debug!(
             provider = NAME,
@@ -297,33 +299,13 @@ impl TokenCredential for WorkloadIdentityCredential {
             .exchange(tenant, &ready.client_id, &fresh.value, scopes, options)
             .await
             .map_err(|e| {
-                if is_expired_assertion(&e) {
-                    still_expired(&e, ready, true)
+                if refusal::is_expired(&e) {
+                    refusal::still_expired(&e, path, true)
                 } else {
-                    e
+                    refusal::explain(e, &ready.client_id)
                 }
             })
     }
-}
-
-/// Entra's refusal with what we did and what to check.
-fn still_expired(refusal: &Error, ready: &Ready, retried: bool) -> Error {
-    let did = if retried {
-        "the token file was read again and the new token was refused too"
-    } else {
-        "the token file was read again and still holds the same token"
-    };
-    Error::authentication_failed(
-        NAME,
-        format!(
-            "{}; {did}: check that `{}` is being rotated (Kubernetes refreshes projected service \
-             account tokens before they expire; in CI, request a fresh OIDC token) and that this \
-             machine's clock is correct",
-            refusal.message(),
-            ready.file.path().display()
-        ),
-    )
-    .with_source(refusal.clone())
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use credchain_core::{AccessToken, Error, Secret, TokenRequestOptions};
-use credchain_entra::{EntraClient, EntraErrorResponse, Grant};
+use credchain_entra::{EntraClient, Grant};
 
 /// Exchanges a federated assertion for an access token. Implemented by the Entra client; unit
 /// tests script it.
@@ -42,17 +42,5 @@ impl Exchange for EntraExchange {
             .request_token(self.provider, tenant, &grant, scopes, options)
             .await?;
         Ok(response.token)
-    }
-}
-
-/// The `AADSTS` code Entra answers with for an assertion outside its valid time range.
-pub(crate) const EXPIRED_ASSERTION: u64 = 700024;
-
-/// `true` when Entra refused the assertion as expired or not yet valid (`AADSTS700024`).
-pub(crate) fn is_expired_assertion(error: &Error) -> bool {
-    let entra = std::error::Error::source(error).and_then(|s| s.downcast_ref::<EntraErrorResponse>());
-    match entra {
-        Some(response) => response.error_codes().contains(&EXPIRED_ASSERTION),
-        None => error.message().contains("AADSTS700024:"),
     }
 }

@@ -69,6 +69,7 @@ mod config;
 mod credential;
 mod exchange;
 mod jwt;
+mod refusal;
 
 pub use assertion::{EXPIRY_MARGIN, MAX_ASSERTION_AGE, MAX_TOKEN_FILE_SIZE};
 pub use config::{

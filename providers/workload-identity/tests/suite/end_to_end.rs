@@ -164,7 +164,16 @@ async fn rotation_mid_run_succeeds_without_a_restart() {
         .expect_err("the file holds an expired token");
     assert_eq!(err.kind(), ErrorKind::AuthenticationFailed);
     let m = err.message();
-    assert!(m.contains("AADSTS700024"), "{m}");
+    assert!(
+        m.starts_with(
+            "Microsoft Entra ID refused the federated token (HTTP 401, `invalid_client`): AADSTS700024"
+        ),
+        "{m}"
+    );
+    assert!(
+        !m.contains("certificate is registered"),
+        "no certificate hint for a federated token: {m}"
+    );
     assert!(
         m.contains("still holds the same token") && m.contains(&s.file.display().to_string()),
         "{m}"
@@ -214,7 +223,19 @@ async fn an_unknown_subject_is_refused_with_aadsts70021_and_not_retried() {
         .await
         .expect_err("no federated credential matches");
     assert_eq!(err.kind(), ErrorKind::AuthenticationFailed);
-    assert!(err.message().contains("AADSTS70021"), "{err}");
+    assert!(
+        err.message().starts_with(
+            "Microsoft Entra ID refused the federated token (HTTP 400, `invalid_request`): AADSTS70021: \
+             No matching federated identity record found for presented assertion."
+        ),
+        "{err}"
+    );
+    assert!(
+        err.message().contains(&format!(
+            "add a federated credential to the app or managed identity `{APP}`"
+        )),
+        "{err}"
+    );
     assert_eq!((s.entra.token_request_count(), s.reads()), (1, 1));
 }
 
