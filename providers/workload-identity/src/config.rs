@@ -310,33 +310,31 @@ pub(crate) fn resolve(env: &Env, overrides: &Overrides) -> Result<Resolved, Prob
     );
     let (file, path) = file_setting(env, overrides);
     let settings = [&tenant, &client, &file];
-    // A value that is set but unusable is a mistake to report, unless nothing else is set
-    // (then workload identity is simply not configured here).
-    let invalid: Vec<&str> = settings
+    let problems: Vec<&str> = settings.iter().filter_map(|s| s.problem.as_deref()).collect();
+    let missing: Vec<String> = settings
         .iter()
-        .filter(|s| s.value.is_some() || s.source == Source::Option)
-        .filter_map(|s| s.problem.as_deref())
+        .filter(|s| s.value.is_none() && s.source == Source::Missing)
+        .map(|s| format!("`{}`", s.variable))
         .collect();
-    if !invalid.is_empty() {
-        return Err(Problem::Invalid(format!(
-            "workload identity is misconfigured: {}",
-            invalid.join("; ")
-        )));
-    }
-    let missing: Vec<&Setting> = settings.iter().copied().filter(|s| s.value.is_none()).collect();
+    // Tenant and client ID are shared with other providers: only when every piece is present
+    // did the user mean workload identity, so only then does a bad value stop a chain.
     if !missing.is_empty() {
-        let names: Vec<String> = missing.iter().map(|s| format!("`{}`", s.variable)).collect();
-        let blank: Vec<&str> = missing.iter().filter_map(|s| s.problem.as_deref()).collect();
         let mut message = format!(
             "workload identity is not configured: set {} (in AKS, enable workload identity on the \
              cluster and label the pod `azure.workload.identity/use: \"true\"`; in CI, set them from \
              the OIDC token step)",
-            join_and(&names)
+            join_and(&missing)
         );
-        if !blank.is_empty() {
-            message.push_str(&format!("; {}", blank.join("; ")));
+        if !problems.is_empty() {
+            message.push_str(&format!("; also {}", problems.join("; ")));
         }
         return Err(Problem::Missing(message));
+    }
+    if !problems.is_empty() {
+        return Err(Problem::Invalid(format!(
+            "workload identity is misconfigured: {}",
+            problems.join("; ")
+        )));
     }
     let (Some(tenant_id), Some(client_id), Some(token_file)) = (tenant.value, client.value, path) else {
         return Err(Problem::Missing("workload identity is not configured".to_owned()));
@@ -427,7 +425,21 @@ mod tests {
         let Err(Problem::Missing(m)) = resolve(&blank, &Overrides::default()) else {
             panic!("blank file must be missing");
         };
-        assert!(m.contains("`AZURE_FEDERATED_TOKEN_FILE` is set but empty"), "{m}");
+        assert!(
+            m.contains("also `AZURE_FEDERATED_TOKEN_FILE` is set but empty"),
+            "{m}"
+        );
+        // A bad tenant meant for another provider does not make workload identity "invalid"
+        // (which would stop a chain) while the token file is not configured.
+        let Err(Problem::Missing(m)) =
+            resolve(&env(&[(AZURE_TENANT_ID, "bad/tenant")]), &Overrides::default())
+        else {
+            panic!("no file must be missing");
+        };
+        assert!(
+            m.contains("also `AZURE_TENANT_ID` is not a valid tenant ID"),
+            "{m}"
+        );
     }
 
     #[test]

@@ -37,27 +37,30 @@
 //!   says the file is not being rotated);
 //! * callers that arrive while the file is being read share that read.
 //!
-//! The official Rust SDK read the file once (azure-sdk-for-rust#1739) and Python re-reads only
-//! every 10 minutes (azure-sdk-for-python#44488); both fail in long-running pods with
-//! `AADSTS700024`. Access tokens are cached by credchain's token cache, not here.
+//! The official Rust SDK read the file once from 0.20.0 (azure-sdk-for-rust#1739) and Python
+//! re-reads only every 10 minutes, never on a refusal (azure-sdk-for-python#44488, open); both
+//! fail in long-running pods with `AADSTS700024`. Access tokens are cached by credchain's token cache, not here.
 //!
 //! # Errors
 //!
 //! | Situation | Kind | Chain |
 //! |---|---|---|
-//! | tenant, client ID or token file not configured (blank counts as unset) | `Unavailable`, naming every missing variable; `build()` returns it as an error | moves on |
-//! | a value set but unusable: invalid tenant, blank option, variable not Unicode, bad `AZURE_AUTHORITY_HOST` or proxy variable | `AuthenticationFailed` (`InvalidInput` from `build()`) | stops |
-//! | token file missing, unreadable, not a regular file, larger than 64 KiB, empty or not text | `AuthenticationFailed`, naming the path and where it came from | stops |
-//! | Entra refused (`AADSTS70021` no federated credential matches, `AADSTS700016` unknown app, …) | `AuthenticationFailed` with the code and correlation ID | stops |
-//! | `AADSTS700024` again after reading the file once more (or the file did not change) | `AuthenticationFailed`, saying the file is not being rotated | stops |
+//! | tenant, client ID or token file not configured (blank counts as unset) | `Unavailable`, naming every missing variable (and any bad value among the others); `build()` returns it as an error | moves on |
+//! | every piece set, but a value is unusable: invalid tenant, blank option, tenant or client ID not Unicode, bad `AZURE_AUTHORITY_HOST` or proxy variable | `AuthenticationFailed` (`InvalidInput` from `build()`) | stops |
+//! | token file missing, unreadable, not a regular file, larger than 64 KiB, empty or not text | `AuthenticationFailed`, naming the path and the variable or option it came from | stops |
+//! | `AADSTS70021` (no federated credential matches `iss`/`sub`), `AADSTS700212` (audience) | `AuthenticationFailed`, saying what to change | stops |
+//! | other refusals (`AADSTS700016` unknown app, `AADSTS90002` unknown tenant, …) | `AuthenticationFailed` with the code and correlation ID | stops |
+//! | `AADSTS700024` with an unchanged file, or again after the one retry | `AuthenticationFailed`, saying to check rotation and the clock | stops |
 //! | bad scope, requested tenant or claims | `InvalidInput` (nothing read or sent) | stops |
 //! | 429/5xx/connection errors after retries; timeout | `Transient`; `Timeout` | stops |
 //!
 //! # Differences from azure-identity
 //!
-//! * The re-read rule above (Python 1.25: every 600 s; Rust 0.x: at construction, then 600 s
-//!   on a helper thread); the retry on `AADSTS700024`.
-//! * The file is never read at construction: a missing file is reported by `get_token`.
+//! * The re-read rule above and the retry on `AADSTS700024` (Python azure-identity 1.27.0
+//!   `TokenFileMixin`: every 600 s, no retry; Rust azure_identity 1.1.0-beta.1: at
+//!   construction, then every 600 s on a helper thread).
+//! * The file is never read at construction (Rust 1.1.0-beta.1 fails to construct without
+//!   it): a missing file is reported by `get_token`.
 //! * No `additionally_allowed_tenants` option: tenant allow-lists are set on the chain,
 //!   `DefaultCredential` or the `TenantPolicy` middleware.
 #![deny(missing_docs)]
