@@ -140,6 +140,9 @@ impl AssertionFile {
         self.read_into(&mut slot)
     }
 
+    /// Reads with the slot locked, so callers arriving meanwhile wait and share the outcome.
+    /// The read is synchronous: a file of at most 64 KiB (a projected token lives in tmpfs)
+    /// takes microseconds, less than handing it to a blocking thread would.
     fn read_into(&self, slot: &mut Slot) -> Result<Assertion, Error> {
         let now = self.context.clock().now();
         let generation = self.reads() + 1;

@@ -42,6 +42,7 @@ pub enum Source {
 /// One setting as the credential sees it, for diagnostics such as `credchain doctor`. Values
 /// are identifiers and paths, never secrets (the token file's contents are not read here).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Setting {
     /// The environment variable the setting is read from.
     pub variable: &'static str,
@@ -63,6 +64,7 @@ impl Setting {
 /// What [`WorkloadIdentityCredential::describe`](crate::WorkloadIdentityCredential::describe)
 /// found: every setting and whether the token file exists. Reading it never fails.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WorkloadIdentityInfo {
     /// `AZURE_TENANT_ID` or the `tenant_id` option.
     pub tenant_id: Setting,

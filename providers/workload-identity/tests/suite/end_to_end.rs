@@ -281,3 +281,37 @@ async fn a_thousand_cold_callers_through_the_cache_make_one_token_request_and_on
     assert_eq!(s.entra.token_request_count(), 1);
     assert_eq!(s.reads(), 1);
 }
+
+#[tokio::test]
+async fn in_a_chain_not_configured_moves_on_and_a_configured_but_broken_file_stops() {
+    use credchain::ChainedCredential;
+    use credchain::testing::StaticCredential;
+
+    let s = Setup::new().await;
+    let unconfigured = WorkloadIdentityCredential::builder()
+        .context(ProviderContext::new().with_env(Env::from_pairs([("AZURE_CLIENT_ID", APP)])))
+        .build_for_chain();
+    let chain = ChainedCredential::builder()
+        .env(Env::empty())
+        .provider(unconfigured)
+        .provider(StaticCredential::new("Next", "next-token"))
+        .build()
+        .expect("chain");
+    assert_eq!(get(&chain).await.expect("moved on").secret(), "next-token");
+
+    // Configured, but the file is not there: the user meant workload identity, so say why.
+    let chain = ChainedCredential::builder()
+        .env(Env::empty())
+        .provider(
+            WorkloadIdentityCredential::builder()
+                .context(s.context())
+                .build_for_chain(),
+        )
+        .provider(StaticCredential::new("Next", "next-token"))
+        .build()
+        .expect("chain");
+    let err = get(&chain).await.expect_err("stops");
+    assert_eq!(err.kind(), ErrorKind::AuthenticationFailed);
+    assert_eq!(err.attempts().len(), 1, "{err}");
+    assert!(err.to_string().contains("it does not exist"), "{err}");
+}
