@@ -88,7 +88,7 @@ impl EntraClient {
     /// | invalid tenant or scope, no scope, blank client ID or secret, claims not JSON | `InvalidInput` (nothing sent) |
     /// | a [`ClientAssertionSource`](crate::ClientAssertionSource) failed | its own error, unchanged (nothing sent) |
     /// | the assertion source gave an empty assertion, or a certificate could not sign one | `AuthenticationFailed` (nothing sent) |
-    /// | Entra refused (any 4xx but 429): the message carries the `AADSTS` code, description and correlation ID; the source is an [`EntraErrorResponse`] | `AuthenticationFailed` |
+    /// | Entra refused (any 4xx but 429): the message carries the `AADSTS` code, description and correlation ID; the source is an [`EntraErrorResponse`](crate::EntraErrorResponse) | `AuthenticationFailed` |
     /// | 200 without a usable token | `AuthenticationFailed` ("unexpected response …", no token values) |
     /// | server's TLS certificate not trusted | `AuthenticationFailed` |
     /// | 429, 5xx or connection errors after all retries | `Transient` |

@@ -86,8 +86,14 @@ pub(crate) fn encode(pairs: &[(&str, &str)]) -> Zeroizing<Vec<u8>> {
 pub(crate) fn encode_value(value: &str) -> Zeroizing<String> {
     let mut out = Zeroizing::new(Vec::with_capacity(encoded_len(value)));
     encode_into(&mut out, value);
-    // Form encoding produces ASCII only.
-    Zeroizing::new(out.iter().map(|&b| char::from(b)).collect())
+    // Form encoding produces ASCII only, so this moves the buffer without a copy.
+    match String::from_utf8(std::mem::take(&mut *out)) {
+        Ok(text) => Zeroizing::new(text),
+        Err(e) => {
+            drop(Zeroizing::new(e.into_bytes()));
+            Zeroizing::new(String::new())
+        }
+    }
 }
 
 /// Bytes the form encoding leaves as they are.

@@ -238,7 +238,11 @@ impl EntraHttpClient {
             builder = builder.timeout(timeout);
         }
         if !request.body.is_empty() {
-            // No copy: `Bytes` owns the wiping buffer and drops (wipes) it when hyper is done.
+            // No copy here: `Bytes` takes ownership of the wiping buffer and drops (wipes) it
+            // when the last reference goes. What stays unwiped is outside our reach: hyper may
+            // copy small bodies into its own write buffer (when the connection does not take
+            // vectored writes), and rustls keeps plaintext it cannot send yet in its buffers
+            // before encrypting; both free those buffers without wiping.
             builder = builder.body(bytes::Bytes::from_owner(request.body));
         }
         Ok(builder)
@@ -345,12 +349,14 @@ mod tests {
             let (mut s, _) = listener.accept().await.expect("accept");
             let mut seen = Vec::new();
             let mut buf = [0u8; 4096];
+            // Read until the headers end, and for a POST until its (test) body arrived.
             loop {
                 let n = s.read(&mut buf).await.unwrap_or(0);
                 seen.extend_from_slice(&buf[..n]);
                 let text = String::from_utf8_lossy(&seen);
-                if n == 0 || (text.contains("\r\n\r\n") && text.ends_with("body!")) || text.starts_with("GET")
-                {
+                let complete =
+                    text.contains("\r\n\r\n") && (!text.starts_with("POST") || text.ends_with("body!"));
+                if n == 0 || complete {
                     break;
                 }
             }

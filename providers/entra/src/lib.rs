@@ -1,6 +1,6 @@
 //! A small client for the Microsoft Entra ID token endpoint, shared by credchain's providers.
 //!
-//! [`EntraClient`] sends `POST {authority}/{tenant}/oauth2/v2.0/token` for one of four
+//! [`EntraClient`] sends `POST {authority}/{tenant}/oauth2/v2.0/token` for one of five
 //! [`Grant`]s and turns the answer into a [`TokenResponse`] (an
 //! [`AccessToken`](credchain_core::AccessToken) with `expires_on` and `refresh_on`, plus a
 //! rotated refresh token when there is one), or into a credchain [`Error`](credchain_core::Error)
@@ -8,18 +8,42 @@
 //!
 //! | Item | What it is |
 //! |---|---|
-//! | [`EntraClient`], [`EntraClientBuilder`] | the client: retries, timeout, TLS roots, proxy |
-//! | [`Grant`] | client secret, client certificate, refresh token, username/password |
+//! | [`EntraClient`], [`EntraClientBuilder`] | the token client: validation, retries, `Retry-After`, timeout, error mapping |
+//! | [`EntraHttpClient`] | credchain's [`HttpClient`](credchain_core::http::HttpClient): rustls roots, proxy, bounded bodies; `http://` too (for loopback/IMDS endpoints) |
+//! | [`Grant`] | client secret, client certificate, caller-supplied client assertion, refresh token, username/password |
+//! | [`ClientAssertionSource`], [`AssertionFn`] | where a [`Grant::ClientAssertion`] gets its assertion (a fixed [`Secret`](credchain_core::Secret) is one) |
 //! | [`Authority`] | an https authority host (`AZURE_AUTHORITY_HOST`, known clouds) |
 //! | [`ClientCertificate`] | a PEM or PKCS#12 certificate with its RSA key, signing assertions |
 //! | [`TokenResponse`], [`EntraErrorResponse`] | what came back |
 //!
+//! # HTTP
+//!
+//! Every request goes through one [`SharedHttpClient`](credchain_core::http::SharedHttpClient):
+//! the one in the [`ProviderContext`](credchain_core::ProviderContext) given to
+//! [`EntraClientBuilder::context`] (or [`EntraClientBuilder::http_client`]), else an
+//! [`EntraHttpClient`] built from the builder's environment. Tests answer requests in-process
+//! that way.
+//!
 //! # What it reads
 //!
 //! Only through the injected [`Env`](credchain_core::Env): `AZURE_AUTHORITY_HOST` (when no
-//! authority is given), `SSL_CERT_FILE` / `SSL_CERT_DIR` (trusted roots, replacing the system
-//! store when set), `https_proxy` / `HTTPS_PROXY` / `all_proxy` / `ALL_PROXY` and
-//! `no_proxy` / `NO_PROXY`.
+//! authority is given), and, for the default HTTP client, `SSL_CERT_FILE` / `SSL_CERT_DIR`
+//! (trusted roots, replacing the system store when set; read with
+//! [`read_bounded`](credchain_core::fs::read_bounded), at most 16 MiB per file),
+//! `https_proxy` / `HTTPS_PROXY` / `all_proxy` / `ALL_PROXY` and `no_proxy` / `NO_PROXY`.
+//!
+//! # Secrets in memory
+//!
+//! What is wiped, exactly: the request form is built in one buffer of its exact encoded size
+//! (no reallocation, so no partial copies) and wiped when the HTTP client drops it;
+//! [`EntraHttpClient`] reads the response body into a buffer that is grown only by copying into
+//! a new wiping buffer;
+//! the access and refresh tokens are read from it without a `serde_json::Value` (borrowed, or
+//! a wiped copy when they hold JSON escapes) into [`Secret`](credchain_core::Secret)s; signed
+//! or supplied assertions are `Secret`s. What is not: copies made inside reqwest, hyper and
+//! rustls (see [`EntraHttpClient`]), serde_json's scratch buffer for escaped strings, and the
+//! text a server or proxy echoes back: the request's secrets (of 4 characters or more) are
+//! replaced by `***` in every encoding they were sent in before any message is made from it.
 //!
 //! # What it does not do
 //!

@@ -49,11 +49,25 @@ impl Scrubber {
         for needle in &self.needles {
             if out.contains(needle.as_str()) {
                 // The intermediate copies may hold other secrets: they are wiped as they drop.
-                out = Zeroizing::new(out.replace(needle.as_str(), "***"));
+                out = replace(&out, needle);
             }
         }
         std::mem::take(&mut *out)
     }
+}
+
+/// `text` with every `needle` (at least 4 bytes) replaced by `***`, built in one buffer that
+/// never grows (the result is shorter), so no partial copy is left unwiped.
+fn replace(text: &str, needle: &str) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::with_capacity(text.len()));
+    let mut rest = text;
+    while let Some(at) = rest.find(needle) {
+        out.push_str(&rest[..at]);
+        out.push_str("***");
+        rest = &rest[at + needle.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Raw; form-encoded; RFC 3986 percent-encoded; both with lower-case hex; JSON-escaped (also
@@ -61,13 +75,8 @@ impl Scrubber {
 fn encodings(secret: &str) -> Vec<Zeroizing<String>> {
     let form = form::encode_value(secret);
     let percent = percent_encode(secret);
-    let json = Zeroizing::new(serde_json::to_string(secret).unwrap_or_default());
-    let json = Zeroizing::new(
-        json.get(1..json.len().saturating_sub(1))
-            .unwrap_or_default()
-            .to_owned(),
-    );
-    let json_slash = Zeroizing::new(json.replace('/', "\\/"));
+    let json = json_escape(secret);
+    let json_slash = escape_slashes(&json);
     let form_lower = lower_hex(&form);
     let percent_lower = lower_hex(&percent);
     [
@@ -84,15 +93,44 @@ fn encodings(secret: &str) -> Vec<Zeroizing<String>> {
     .collect()
 }
 
+// Every encoder below allocates its worst-case size up front, so it never reallocates and
+// leaves no unwiped partial copy of the secret.
+
 /// RFC 3986 percent-encoding: everything but `A-Z a-z 0-9 - . _ ~` as `%XX`.
 fn percent_encode(s: &str) -> Zeroizing<String> {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = Zeroizing::new(String::with_capacity(s.len() * 3));
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
         }
+    }
+    out
+}
+
+/// The inside of the JSON string serde_json writes for `s` (no quotes).
+fn json_escape(s: &str) -> Zeroizing<String> {
+    // `\u00XX` (6 bytes) is the longest escape of one byte; 2 more for the quotes.
+    let mut bytes = Zeroizing::new(Vec::with_capacity(s.len() * 6 + 2));
+    if serde_json::to_writer(&mut *bytes, s).is_err() || bytes.len() < 2 {
+        return Zeroizing::new(String::new());
+    }
+    let inner = bytes.get(1..bytes.len() - 1).unwrap_or_default();
+    Zeroizing::new(String::from_utf8_lossy(inner).into_owned())
+}
+
+/// `s` with `/` escaped as `\/`, as some JSON writers do.
+fn escape_slashes(s: &str) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::with_capacity(s.len() * 2));
+    for c in s.chars() {
+        if c == '/' {
+            out.push('\\');
+        }
+        out.push(c);
     }
     out
 }
@@ -140,5 +178,6 @@ mod tests {
         scrub.add("hunter22");
         scrub.add("pr0xy pw");
         assert_eq!(scrub.clean("abc hunter22 pr0xy+pw"), "abc *** ***");
+        assert_eq!(scrub.clean("hunter22hunter22 x hunter2"), "****** x hunter2");
     }
 }

@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use credchain_core::{Env, Secret, TokenRequestOptions};
-use credchain_entra::{ClientCertificate, Grant};
+use credchain_entra::{AssertionFn, ClientCertificate, Grant};
 use credchain_fake_entra::{FakeEntra, FakeProxy, LogCapture, TestCertificate};
 
 #[tokio::test]
@@ -47,6 +47,14 @@ async fn no_secret_reaches_logs_errors_or_debug_output() {
     let pfx_wrong = ClientCertificate::load(&tc.pkcs12(cert_pw.expose()), Some(&Secret::new("nope-nope")))
         .expect_err("wrong password");
 
+    // A caller-supplied assertion (as a workload identity provider sends), valid and not.
+    let audience = entra.token_url(TENANT);
+    let federated = AssertionFn(|| {
+        certificate
+            .sign_assertion("cert-app", &audience, std::time::SystemTime::now(), false)
+            .map_err(|e| credchain_core::Error::authentication_failed("Source", e))
+    });
+    let forged = Secret::new("eyJhbGciOiJSUzI1NiJ9.eyJmb3JnZWQiOnRydWV9.forged-signature-value");
     let grants = [
         (
             "t",
@@ -68,6 +76,20 @@ async fn no_secret_reaches_logs_errors_or_debug_output() {
                 client_id: "cert-app",
                 certificate: &certificate,
                 send_certificate_chain: true,
+            },
+        ),
+        (
+            "t",
+            Grant::ClientAssertion {
+                client_id: "cert-app",
+                assertion: &federated,
+            },
+        ),
+        (
+            "t",
+            Grant::ClientAssertion {
+                client_id: "cert-app",
+                assertion: &forged,
             },
         ),
         (
@@ -138,7 +160,7 @@ async fn no_secret_reaches_logs_errors_or_debug_output() {
         .await;
     shown.push(format!("{err:?}"));
     assert!(err.is_err());
-    assert_eq!((ok, failed), (4, 3), "{shown:#?}");
+    assert_eq!((ok, failed), (5, 4), "{shown:#?}");
     assert!(
         proxy.connect_count() >= 1,
         "the proxy (with credentials) was used"
@@ -165,7 +187,7 @@ async fn no_secret_reaches_logs_errors_or_debug_output() {
     secrets.extend(entra.issued_tokens());
     secrets.extend(refresh_tokens);
     secrets.extend(assertions);
-    assert!(entra.issued_tokens().len() >= 4);
+    assert!(entra.issued_tokens().len() >= 5);
 
     let logs = captured.contents();
     assert!(logs.contains("requesting a token"), "TRACE capture works: {logs}");

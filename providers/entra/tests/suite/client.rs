@@ -703,3 +703,499 @@ fn unix(t: std::time::SystemTime) -> u64 {
         .map(|d| d.as_secs())
         .unwrap_or(0)
 }
+
+// ---------------------------------------------------------------------------------------------
+// The HTTP seam: a scripted, in-process HttpClient (no network).
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use credchain_core::ProviderContext;
+use credchain_core::http::{HttpClient, HttpError, HttpErrorKind, HttpRequest, HttpResponse, Method};
+use credchain_entra::{AssertionFn, ClientAssertionSource};
+
+/// What the scripted client saw of one request.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: Method,
+    url: String,
+    headers: Vec<(String, String)>,
+    body: String,
+    timeout: Option<Duration>,
+}
+
+impl Seen {
+    fn form(&self) -> Vec<(String, String)> {
+        url::form_urlencoded::parse(self.body.as_bytes())
+            .into_owned()
+            .collect()
+    }
+}
+
+/// How the scripted client answers once its script is used up.
+#[derive(Debug, Clone, Copy)]
+enum Echo {
+    /// A 400 Entra error whose description holds the request body and its form-decoded fields.
+    EntraError,
+    /// A 500 plain-text body holding the request body.
+    PlainText,
+    /// No answer; the transport error's message holds the request body.
+    Transport,
+}
+
+#[derive(Debug)]
+struct Scripted {
+    replies: Mutex<VecDeque<HttpResponse>>,
+    seen: Mutex<Vec<Seen>>,
+    echo: Option<Echo>,
+}
+
+impl Scripted {
+    fn new(replies: impl IntoIterator<Item = HttpResponse>) -> Arc<Self> {
+        Arc::new(Scripted {
+            replies: Mutex::new(replies.into_iter().collect()),
+            seen: Mutex::new(Vec::new()),
+            echo: None,
+        })
+    }
+
+    fn echoing(echo: Echo) -> Arc<Self> {
+        Arc::new(Scripted {
+            replies: Mutex::new(VecDeque::new()),
+            seen: Mutex::new(Vec::new()),
+            echo: Some(echo),
+        })
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+#[credchain_core::async_trait]
+impl HttpClient for Scripted {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
+        let body = String::from_utf8_lossy(&request.body).into_owned();
+        let seen = Seen {
+            method: request.method,
+            url: request.url.clone(),
+            headers: request
+                .headers
+                .iter()
+                .map(|(n, v)| (n.clone(), v.as_str().to_owned()))
+                .collect(),
+            body: body.clone(),
+            timeout: request.timeout,
+        };
+        let decoded: Vec<String> = seen
+            .form()
+            .into_iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        // The body as a server may re-encode it: lower-case hex, `%20` for spaces, and the
+        // decoded fields escaped into JSON text (with and without `\/`).
+        let json = serde_json::to_string(&decoded).unwrap_or_default();
+        let body = format!(
+            "{body} {} {} {json} {}",
+            lower_hex(&body),
+            body.replace('+', "%20"),
+            json.replace('/', "\\/")
+        );
+        if let Ok(mut all) = self.seen.lock() {
+            all.push(seen);
+        }
+        if let Some(reply) = self.replies.lock().ok().and_then(|mut r| r.pop_front()) {
+            return Ok(reply);
+        }
+        match self.echo {
+            Some(Echo::EntraError) => {
+                let description = format!("AADSTS7000215: you sent {body} which is {}", decoded.join(", "));
+                let json = serde_json::json!({
+                    "error": "invalid_client",
+                    "error_description": description,
+                    "correlation_id": body,
+                    "trace_id": decoded.join(" "),
+                });
+                Ok(HttpResponse::new(400, json.to_string()))
+            }
+            Some(Echo::PlainText) => Ok(HttpResponse::new(
+                500,
+                format!("bad gateway for {body} / {}", decoded.join(" ")),
+            )),
+            Some(Echo::Transport) => Err(HttpError::new(
+                HttpErrorKind::Other,
+                format!("connection reset while sending {body} ({})", decoded.join(" ")),
+            )),
+            None => Err(HttpError::new(HttpErrorKind::Connect, "the script is used up")),
+        }
+    }
+}
+
+fn scripted_client(http: &Arc<Scripted>) -> EntraClient {
+    let shared: credchain_core::http::SharedHttpClient = http.clone();
+    EntraClient::builder()
+        .env(Env::empty())
+        .authority(Authority::parse("https://login.example.com").expect("authority"))
+        .http_client(shared)
+        .retry_delay(Duration::from_millis(1))
+        .build()
+        .expect("builds")
+}
+
+#[tokio::test]
+async fn an_injected_http_client_sees_the_exact_request_and_its_answers_are_mapped() {
+    let clock = FakeClock::at_unix(1_800_000_000);
+    let http = Scripted::new([
+        HttpResponse::new(429, "").with_header("Retry-After-Ms", "1"),
+        HttpResponse::new(
+            200,
+            r#"{"access_token":"at-from-script","expires_in":7200,"token_type":"Bearer","refresh_token":"rt-2"}"#,
+        ),
+    ]);
+    let shared: credchain_core::http::SharedHttpClient = http.clone();
+    // Through a ProviderContext: its HTTP client, environment and clock are used.
+    let context = ProviderContext::new()
+        .with_env(Env::from_pairs([(
+            "AZURE_AUTHORITY_HOST",
+            "https://login.example.com/",
+        )]))
+        .with_clock(clock.clone())
+        .with_http(shared);
+    let client = EntraClient::builder()
+        .context(&context)
+        .retry_delay(Duration::from_millis(1))
+        .build()
+        .expect("builds");
+    let rt = Secret::new(REFRESH);
+    let grant = Grant::RefreshToken {
+        client_id: PUBLIC_APP,
+        refresh_token: &rt,
+    };
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let r = client
+        .request_token(
+            "P",
+            TENANT,
+            &grant,
+            &[SCOPE, "offline_access"],
+            &opts().with_deadline(deadline),
+        )
+        .await
+        .expect("token after one retry");
+    assert_eq!(r.token.secret(), "at-from-script");
+    assert_eq!(unix(r.token.expires_on()), clock.unix_seconds() + 7200);
+    assert_eq!(r.token.refresh_on().map(unix), Some(clock.unix_seconds() + 3600));
+    assert_eq!(r.refresh_token.as_ref().map(Secret::expose), Some("rt-2"));
+
+    let seen = http.seen();
+    assert_eq!(seen.len(), 2, "the 429 was retried");
+    for request in &seen {
+        assert_eq!(request.method, Method::Post);
+        assert_eq!(
+            request.url,
+            format!("https://login.example.com/{TENANT}/oauth2/v2.0/token")
+        );
+        let header = |name: &str| {
+            request
+                .headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(header("content-type"), Some("application/x-www-form-urlencoded"));
+        assert_eq!(header("accept"), Some("application/json"));
+        assert!(
+            request.timeout.is_some_and(|t| t <= Duration::from_secs(600)),
+            "{request:?}"
+        );
+        let form = request.form();
+        let expected = [
+            ("grant_type", "refresh_token"),
+            ("client_id", PUBLIC_APP),
+            ("refresh_token", REFRESH),
+            ("scope", "https://management.azure.com/.default offline_access"),
+            ("client_info", "1"),
+        ];
+        let expected: Vec<(String, String)> =
+            expected.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        assert_eq!(form, expected);
+    }
+}
+
+#[tokio::test]
+async fn scripted_refusals_and_odd_successes_are_mapped() {
+    let s = Secret::new(SECRET);
+    let grant = Grant::ClientSecret {
+        client_id: APP,
+        secret: &s,
+    };
+    let cases = [
+        (
+            HttpResponse::new(
+                401,
+                r#"{"error":"invalid_client","error_description":"AADSTS7000222: expired","error_codes":[7000222]}"#,
+            ),
+            ErrorKind::AuthenticationFailed,
+            "create a new one",
+        ),
+        (
+            HttpResponse::new(200, r#"{"token_type":"Bearer"}"#),
+            ErrorKind::AuthenticationFailed,
+            "has no `access_token` (fields: token_type)",
+        ),
+        (
+            HttpResponse::new(404, "<html>nope</html>"),
+            ErrorKind::AuthenticationFailed,
+            "(<html>nope</html>)",
+        ),
+    ];
+    for (reply, kind, expected) in cases {
+        let http = Scripted::new([reply]);
+        let err = scripted_client(&http)
+            .request_token("P", TENANT, &grant, &[SCOPE], &opts())
+            .await
+            .expect_err(expected);
+        assert_eq!(err.kind(), kind, "{err}");
+        assert!(err.message().contains(expected), "{err}");
+        assert_eq!(http.seen().len(), 1, "not retried: {err}");
+    }
+    // A 503 is retried, then reported as transient.
+    let http = Scripted::new([HttpResponse::new(503, "busy"), HttpResponse::new(503, "busy")]);
+    let err = EntraClient::builder()
+        .env(Env::empty())
+        .authority(Authority::parse("https://login.example.com").expect("authority"))
+        .http_client(http.clone())
+        .retry_delay(Duration::from_millis(1))
+        .max_retries(1)
+        .build()
+        .expect("builds")
+        .request_token("P", TENANT, &grant, &[SCOPE], &opts())
+        .await
+        .expect_err("503");
+    assert_eq!(err.kind(), ErrorKind::Transient, "{err}");
+    assert!(
+        err.message().contains("(HTTP 503) after 2 attempts: busy"),
+        "{err}"
+    );
+}
+
+#[test]
+fn added_roots_with_an_injected_http_client_are_refused() {
+    let http = Scripted::new([]);
+    let err = EntraClient::builder()
+        .env(Env::empty())
+        .http_client(http)
+        .add_root_certificate_pem(b"-----BEGIN CERTIFICATE-----")
+        .build()
+        .expect_err("roots would have no effect");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.message().contains("has no effect"), "{err}");
+}
+
+/// `s` with the two hex digits after every `%` in lower case.
+fn lower_hex(s: &str) -> String {
+    let mut out = String::new();
+    let mut left = 0;
+    for c in s.chars() {
+        if left > 0 {
+            out.push(c.to_ascii_lowercase());
+            left -= 1;
+        } else {
+            left = if c == '%' { 2 } else { 0 };
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Every form a secret may be echoed in.
+fn encodings(secret: &str) -> Vec<String> {
+    let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    let percent = form.replace('+', "%20");
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    let json = json.trim_matches('"').to_owned();
+    vec![
+        secret.to_owned(),
+        lower_hex(&form),
+        form,
+        lower_hex(&percent),
+        percent,
+        json.replace('/', "\\/"),
+        json,
+    ]
+}
+
+/// The error's Display, Debug, message and every source's Display and Debug.
+fn everything_shown(err: &credchain_core::Error) -> Vec<String> {
+    let mut shown = vec![err.to_string(), format!("{err:?}"), err.message().to_owned()];
+    let mut source = err.source();
+    while let Some(s) = source {
+        shown.push(s.to_string());
+        shown.push(format!("{s:?}"));
+        source = s.source();
+    }
+    shown
+}
+
+#[tokio::test]
+async fn a_server_echoing_the_request_never_shows_a_secret_in_any_encoding() {
+    let secret = Secret::new("Sup3r+Secret/Value= wïth \"quotes\"");
+    let assertion = Secret::new("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhcHAifQ.c2lnbmF0dXJl+/=");
+    let from_callback = AssertionFn(|| Ok(Secret::new("eyJhbGciOiJub25lIn0.eyJjYWxsYmFjayI6MX0.s1g+n/d=")));
+    let cert = TestCertificate::generate("echo");
+    let certificate = ClientCertificate::load(cert.combined_pem().as_bytes(), None).expect("cert");
+    let grants = [
+        Grant::ClientSecret {
+            client_id: APP,
+            secret: &secret,
+        },
+        Grant::RefreshToken {
+            client_id: PUBLIC_APP,
+            refresh_token: &secret,
+        },
+        Grant::Password {
+            client_id: PUBLIC_APP,
+            username: USER,
+            password: &secret,
+        },
+        Grant::ClientAssertion {
+            client_id: APP,
+            assertion: &assertion,
+        },
+        Grant::ClientAssertion {
+            client_id: APP,
+            assertion: &from_callback,
+        },
+        Grant::ClientCertificate {
+            client_id: APP,
+            certificate: &certificate,
+            send_certificate_chain: false,
+        },
+    ];
+    for echo in [Echo::EntraError, Echo::PlainText, Echo::Transport] {
+        for grant in &grants {
+            let http = Scripted::echoing(echo);
+            let client = EntraClient::builder()
+                .env(Env::empty())
+                .authority(Authority::parse("https://login.example.com").expect("authority"))
+                .http_client(http.clone())
+                .max_retries(0)
+                .build()
+                .expect("builds");
+            let err = client
+                .request_token("P", TENANT, grant, &[SCOPE], &opts())
+                .await
+                .expect_err("echo server refuses");
+            // What was really sent, so certificate assertions (signed per attempt) are covered.
+            let sent: Vec<String> = http
+                .seen()
+                .iter()
+                .flat_map(|r| r.form())
+                .filter(|(k, _)| {
+                    matches!(
+                        k.as_str(),
+                        "client_secret" | "refresh_token" | "password" | "client_assertion"
+                    )
+                })
+                .map(|(_, v)| v)
+                .collect();
+            assert_eq!(sent.len(), 1, "{echo:?} {}", grant.kind());
+            let shown = everything_shown(&err);
+            assert!(
+                shown.iter().any(|s| s.contains("***")),
+                "{echo:?} {}: the echo is shown, scrubbed: {shown:#?}",
+                grant.kind()
+            );
+            for needle in encodings(&sent[0]) {
+                for text in &shown {
+                    assert!(
+                        !text.contains(&needle),
+                        "{echo:?} {}: `{needle}` in {text}",
+                        grant.kind()
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn client_assertion_grant_redeems_a_supplied_assertion_at_fake_entra() {
+    let tc = TestCertificate::generate("federated");
+    let entra = FakeEntra::builder()
+        .tenant(TENANT)
+        .client_certificate(TENANT, APP, tc.cert_pem())
+        .start()
+        .await
+        .expect("fake starts");
+    let client = builder_for(&entra).build().expect("builds");
+    // A third-party token source: here it signs with a certificate the fake trusts, which
+    // stands in for any federated issuer.
+    let signer = ClientCertificate::load(tc.combined_pem().as_bytes(), None).expect("cert");
+    let audience = entra.token_url(TENANT);
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let source = AssertionFn(|| {
+        calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        signer
+            .sign_assertion(APP, &audience, std::time::SystemTime::now(), false)
+            .map_err(|e| credchain_core::Error::authentication_failed("Source", e))
+    });
+    let grant = Grant::ClientAssertion {
+        client_id: APP,
+        assertion: &source,
+    };
+    let r = client
+        .request_token("P", TENANT, &grant, &[SCOPE], &opts())
+        .await
+        .expect("token");
+    assert_eq!(entra.issued_tokens(), vec![r.token.secret().to_owned()]);
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let req = entra.requests().pop().expect("recorded");
+    assert_eq!(req.form_value("grant_type"), Some("client_credentials"));
+    assert_eq!(req.form_value("client_id"), Some(APP));
+    assert_eq!(
+        req.form_value("client_assertion_type"),
+        Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+    );
+    assert!(
+        req.form_value("client_assertion")
+            .is_some_and(|a| a.split('.').count() == 3)
+    );
+    assert_eq!(req.form_value("scope"), Some(SCOPE));
+    assert_eq!(req.form_value("client_secret"), None);
+
+    // A source that fails: its error comes back unchanged and nothing is sent.
+    #[derive(Debug)]
+    struct Broken;
+    #[credchain_core::async_trait]
+    impl ClientAssertionSource for Broken {
+        async fn client_assertion(&self, provider: &str) -> Result<Secret, credchain_core::Error> {
+            Err(credchain_core::Error::unavailable(provider, "no token file yet"))
+        }
+    }
+    let before = entra.token_request_count();
+    let grant = Grant::ClientAssertion {
+        client_id: APP,
+        assertion: &Broken,
+    };
+    let err = client
+        .request_token("Workload", TENANT, &grant, &[SCOPE], &opts())
+        .await
+        .expect_err("source fails");
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    assert_eq!(err.message(), "no token file yet");
+    assert_eq!(err.provider(), "Workload");
+    // An empty assertion is refused before sending.
+    let empty = Secret::new(" ");
+    let grant = Grant::ClientAssertion {
+        client_id: APP,
+        assertion: &empty,
+    };
+    let err = client
+        .request_token("P", TENANT, &grant, &[SCOPE], &opts())
+        .await
+        .expect_err("empty");
+    assert_eq!(err.kind(), ErrorKind::AuthenticationFailed);
+    assert!(err.message().contains("empty assertion"), "{err}");
+    assert_eq!(entra.token_request_count(), before);
+}
