@@ -177,11 +177,16 @@ impl WorkloadIdentityCredentialBuilder {
                 (state, home)
             }
         };
+        let mut overrides = self.overrides;
+        if let Some(client) = &self.client {
+            // A given client's authority is the one used: `describe` shows that one.
+            overrides.authority = Some(client.authority().clone());
+        }
         WorkloadIdentityCredential {
             state,
             home_tenant,
             context: self.context,
-            overrides: self.overrides,
+            overrides,
         }
     }
 
@@ -565,6 +570,24 @@ mod tests {
             .authority(Authority::public())
             .build();
         assert!(ok.is_ok(), "{ok:?}");
+    }
+
+    #[test]
+    fn describe_shows_the_authority_of_a_given_client() {
+        let fs = MemoryFileSystem::new();
+        let client = EntraClient::builder()
+            .env(Env::empty())
+            .authority(Authority::china())
+            .build()
+            .expect("client");
+        let c = WorkloadIdentityCredential::builder()
+            .context(context(&fs, &[]))
+            .authority(Authority::us_government())
+            .client(client)
+            .build_for_chain();
+        let host = c.describe().authority_host;
+        assert_eq!(host.value.as_deref(), Some("https://login.chinacloudapi.cn"));
+        assert_eq!(host.source, crate::Source::Option);
     }
 
     #[tokio::test]
