@@ -2,3 +2,4 @@
 //! fake Microsoft Entra ID over real HTTPS on loopback, with real token files.
 
 mod end_to_end;
+mod no_panic;
