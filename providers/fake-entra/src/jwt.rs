@@ -90,7 +90,7 @@ fn invalid_client(code: u32, message: impl Into<String>) -> EntraError {
     EntraError::new(401, "invalid_client", code, message)
 }
 
-fn malformed(detail: &str) -> EntraError {
+pub(crate) fn malformed(detail: &str) -> EntraError {
     invalid_client(50027, format!("JWT token is invalid or malformed. {detail}"))
 }
 

@@ -12,6 +12,7 @@
 //! | [`TestCertificate`] | an RSA client certificate as PEM, encrypted PEM or PKCS#12 |
 //! | [`FakeProxy`] | an HTTP `CONNECT` proxy on loopback, to test `HTTPS_PROXY` / `NO_PROXY` |
 //! | [`decode_jwt`] | decodes issued tokens and recorded client assertions |
+//! | [`federated_token`] | mints an (unsigned) federated token for workload identity tests |
 //! | [`LogCapture`] | captures `tracing` output at TRACE level, to assert that no secret is logged |
 //! | [`FakeManagedIdentity`], [`MiSource`] | a managed identity endpoint (IMDS, App Service, Arc, Azure ML, Cloud Shell) over loopback HTTP |
 //! | [`SilentListener`], [`refused_url`] | an endpoint that never answers, and one that refuses connections |
@@ -84,7 +85,7 @@
 //!
 //! | request | behaviour |
 //! |---|---|
-//! | `POST /{tenant}/oauth2/v2.0/token` | grants `client_credentials` (secret or certificate assertion), `refresh_token`, `password` |
+//! | `POST /{tenant}/oauth2/v2.0/token` | grants `client_credentials` (secret, certificate assertion or federated token), `refresh_token`, `password` |
 //! | `GET /{tenant}/v2.0/.well-known/openid-configuration` | discovery document; `common`, `organizations`, `consumers` always work |
 //! | `GET /subscriptions?api-version=…`, `GET /subscriptions/{id}`, `GET /tenants` | ARM listings; need `Authorization: Bearer <token issued by this fake>` |
 //!
@@ -106,10 +107,24 @@
 //! | assertion `iss` or `sub` ≠ `client_id` | 401 | `invalid_client` | 700021 |
 //! | assertion expired or not yet valid | 401 | `invalid_client` | 700024 |
 //! | assertion `jti` already used (code chosen by this fake) | 401 | `invalid_client` | 700023 |
+//! | federated token: no registered (issuer, subject) matches | 400 | `invalid_request` | 70021 |
+//! | federated token: audience not `api://AzureADTokenExchange` | 400 | `invalid_request` | 700212 |
+//! | federated token expired or not yet valid | 401 | `invalid_client` | 700024 |
 //! | unknown or foreign refresh token | 400 | `invalid_grant` | 70000 |
 //! | unknown user / wrong password | 400 | `invalid_grant` | 50034 / 50126 |
 //! | other `grant_type` | 400 | `unsupported_grant_type` | 70003 |
 //! | [`FakeEntra::fail_next`] with 429 / 500 / 503 | as given | `temporarily_unavailable` / `server_error` | 90055 / 50000 / 90033 |
+//!
+//! # Workload identity federation
+//!
+//! [`FakeEntraBuilder::federated_credential`] registers an (issuer, subject) pair for an app. A
+//! `client_assertion` whose `iss` is not the client ID is treated as a federated token (unless
+//! the app has certificates but no federated credentials: then it is a certificate assertion
+//! with a wrong `iss`, `AADSTS700021`): it is
+//! matched on `iss` and `sub`, must have the audience `api://AzureADTokenExchange` and be
+//! within `nbf`/`exp` (by the fake's wall clock). Its **signature is not verified** (the fake
+//! has no issuer keys to fetch) and, unlike certificate assertions, the same token may be
+//! presented again (Kubernetes reuses the projected token until it rotates).
 //!
 //! # Issued tokens
 //!
@@ -125,6 +140,7 @@
 
 mod cert;
 mod entra_error;
+mod federation;
 mod jwt;
 mod log_capture;
 mod mi_protocol;
@@ -138,6 +154,7 @@ mod time_fmt;
 mod tls;
 
 pub use cert::TestCertificate;
+pub use federation::{TOKEN_EXCHANGE_AUDIENCE, federated_token};
 pub use jwt::{DecodedJwt, decode_jwt};
 pub use log_capture::LogCapture;
 pub use mi_protocol::MiSource;

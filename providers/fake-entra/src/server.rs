@@ -173,6 +173,30 @@ impl FakeEntraBuilder {
         self
     }
 
+    /// Registers a federated identity credential for a confidential client in `tenant_id`: a
+    /// token whose `iss` is `issuer` and `sub` is `subject` (compared case-sensitively, as by
+    /// Entra), with audience `api://AzureADTokenExchange`, is accepted as its
+    /// `client_assertion` while unexpired. The token's signature is not verified. Can be called
+    /// again to add more pairs. Mint tokens with [`federated_token`](crate::federated_token).
+    pub fn federated_credential(
+        mut self,
+        tenant_id: &str,
+        client_id: &str,
+        issuer: &str,
+        subject: &str,
+    ) -> Self {
+        let tenant = self.config.add_tenant(tenant_id);
+        self.config
+            .federated
+            .entry((tenant, client_id.to_owned()))
+            .or_default()
+            .push(crate::federation::FederatedCredential {
+                issuer: issuer.to_owned(),
+                subject: subject.to_owned(),
+            });
+        self
+    }
+
     /// Registers a refresh token for a public client, valid in every known tenant (and `common` /
     /// `organizations`). Each redemption returns a new, rotated refresh token; the old one stays
     /// valid, so tests can check which one a client sends next.

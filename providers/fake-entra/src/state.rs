@@ -10,6 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 use crate::entra_error::EntraError;
+use crate::federation::{self, FederatedCredential};
 use crate::jwt::{self, JWT_BEARER, RegisteredCert};
 use crate::record::RecordedRequest;
 use crate::reply::Reply;
@@ -49,6 +50,8 @@ pub(crate) struct Config {
     pub(crate) secrets: HashMap<(String, String), Vec<String>>,
     /// Client certificates by (tenant, client id).
     pub(crate) certs: HashMap<(String, String), Vec<RegisteredCert>>,
+    /// Federated identity credentials (issuer, subject) by (tenant, client id).
+    pub(crate) federated: HashMap<(String, String), Vec<FederatedCredential>>,
     /// (client id, refresh token) pairs registered up front.
     pub(crate) refresh_tokens: Vec<(String, String)>,
     pub(crate) users: Vec<User>,
@@ -64,11 +67,14 @@ impl std::fmt::Debug for Config {
         secret_clients.sort();
         let mut cert_clients: Vec<&(String, String)> = self.certs.keys().collect();
         cert_clients.sort();
+        let mut federated_clients: Vec<&(String, String)> = self.federated.keys().collect();
+        federated_clients.sort();
         f.debug_struct("Config")
             .field("authority", &self.authority)
             .field("tenants", &self.tenants)
             .field("secret_clients", &secret_clients)
             .field("certificate_clients", &cert_clients)
+            .field("federated_clients", &federated_clients)
             .field("refresh_tokens", &self.refresh_tokens.len())
             .field(
                 "users",
@@ -314,7 +320,8 @@ impl State {
                 let key = (tenant.to_ascii_lowercase(), client_id.to_owned());
                 let secrets = config.secrets.get(&key);
                 let certs = config.certs.get(&key);
-                if secrets.is_none() && certs.is_none() {
+                let federated = config.federated.get(&key);
+                if secrets.is_none() && certs.is_none() && federated.is_none() {
                     return Err(EntraError::unknown_client(client_id, tenant));
                 }
                 if let Some(assertion) = field("client_assertion") {
@@ -332,10 +339,18 @@ impl State {
                             ));
                         }
                     }
-                    let url = self.token_url(tenant);
-                    let certs = certs.map(Vec::as_slice).unwrap_or_default();
-                    let mut state = self.lock();
-                    jwt::verify_assertion(assertion, client_id, &url, certs, now, &mut state.used_jti)?;
+                    // A token from another issuer is a federated token, unless the app only
+                    // has certificates (then it is a certificate assertion with a wrong `iss`).
+                    let federation_applies = federated.is_some() || certs.is_none();
+                    if federation_applies && federation::is_federated(assertion, client_id) {
+                        let records = federated.map(Vec::as_slice).unwrap_or_default();
+                        federation::verify(assertion, records, now)?;
+                    } else {
+                        let url = self.token_url(tenant);
+                        let certs = certs.map(Vec::as_slice).unwrap_or_default();
+                        let mut state = self.lock();
+                        jwt::verify_assertion(assertion, client_id, &url, certs, now, &mut state.used_jti)?;
+                    }
                 } else if let Some(secret) = form.get("client_secret").filter(|s| !s.is_empty()) {
                     if !secrets.is_some_and(|list| list.iter().any(|s| s == secret)) {
                         return Err(EntraError::wrong_secret(client_id));

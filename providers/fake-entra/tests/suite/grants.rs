@@ -312,3 +312,78 @@ fn public_types_are_send_and_sync() {
     assert_send_sync::<TestCertificate>();
     assert_send_sync::<credchain_fake_entra::RecordedRequest>();
 }
+
+#[tokio::test]
+async fn federated_token_grant_issues_a_token_and_refuses_like_entra() {
+    use credchain_fake_entra::federated_token;
+    use std::time::SystemTime;
+
+    const ISSUER: &str = "https://oidc.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/";
+    const SUBJECT: &str = "system:serviceaccount:default:workload";
+    let entra = FakeEntra::builder()
+        .federated_credential(TENANT, CLIENT, ISSUER, SUBJECT)
+        .start()
+        .await
+        .expect("starts");
+    let form = |assertion: &str| {
+        vec![
+            ("grant_type", "client_credentials".to_owned()),
+            ("client_id", CLIENT.to_owned()),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_owned(),
+            ),
+            ("client_assertion", assertion.to_owned()),
+            ("scope", "https://vault.azure.net/.default".to_owned()),
+        ]
+    };
+    let send = |assertion: String| {
+        let entra = &entra;
+        async move {
+            let owned = form(&assertion);
+            let fields: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            post_token(entra, TENANT, &fields).await
+        }
+    };
+    let valid = federated_token(ISSUER, SUBJECT, SystemTime::now() + Duration::from_secs(3600));
+    // The same token is accepted again (no replay rule for federated tokens).
+    for _ in 0..2 {
+        let (status, _, body) = send(valid.clone()).await;
+        assert_eq!(status, 200, "{body}");
+        let claims = decode_jwt(body["access_token"].as_str().unwrap_or_default())
+            .expect("JWT")
+            .claims;
+        assert_eq!(
+            (claims["appid"].as_str(), claims["tid"].as_str()),
+            (Some(CLIENT), Some(TENANT))
+        );
+    }
+
+    let expired = federated_token(ISSUER, SUBJECT, SystemTime::now() - Duration::from_secs(1));
+    let (status, _, body) = send(expired).await;
+    assert_eq!(status, 401);
+    assert_entra_error(&body, "invalid_client", 700024);
+    assert!(
+        body["error_description"]
+            .as_str()
+            .is_some_and(|d| d.contains("Client assertion is not within its valid time range.")),
+        "{body}"
+    );
+
+    let stranger = federated_token(
+        ISSUER,
+        "system:serviceaccount:other:sa",
+        SystemTime::now() + Duration::from_secs(600),
+    );
+    let (status, _, body) = send(stranger).await;
+    assert_eq!(status, 400);
+    assert_entra_error(&body, "invalid_request", 70021);
+    assert!(
+        body["error_description"].as_str().is_some_and(|d| d.contains(
+            "No matching federated identity record found for presented assertion. Assertion Issuer: \
+             'https://oidc.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/'. Assertion Subject: \
+             'system:serviceaccount:other:sa'."
+        )),
+        "{body}"
+    );
+}
