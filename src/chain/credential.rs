@@ -301,11 +301,24 @@ impl Chain {
         let error = Error::from_attempts(
             &self.name,
             kind,
-            format!("`{provider}` failed, so the chain stopped there (providers after it were not tried)"),
+            format!(
+                "{}, so the chain stopped there (providers after it were not tried)",
+                what_happened(&provider, kind)
+            ),
             attempts,
         );
         tracing::warn!(chain = %self.name, error = %error, "a provider failed; the chain stopped");
         error
+    }
+}
+
+/// The first half of a stopped chain's message, naming what the provider's error was.
+fn what_happened(provider: &str, kind: ErrorKind) -> String {
+    match kind {
+        ErrorKind::InvalidInput => format!("`{provider}` rejected its input or configuration"),
+        ErrorKind::Timeout => format!("`{provider}` timed out"),
+        ErrorKind::Transient => format!("`{provider}` hit a transient failure (retrying later may work)"),
+        _ => format!("`{provider}` failed"),
     }
 }
 

@@ -81,6 +81,47 @@ async fn failure_stops_the_chain_and_lists_every_attempt() {
     );
 }
 
+/// A chain stopped by a configuration error says so, not "failed" (issue 14.14): the first
+/// line and the attempt's line name the kind of error that happened.
+#[tokio::test]
+async fn a_stop_names_what_actually_happened() {
+    let cases = [
+        (
+            Error::invalid_input("Second", "`AZURE_AUTHORITY_HOST` is not a URL"),
+            "`Second` rejected its input or configuration, so the chain stopped there",
+            "  2. Second (invalid input, ",
+        ),
+        (
+            Error::timeout("Second", "no answer in 10 s"),
+            "`Second` timed out, so the chain stopped there",
+            "  2. Second (timed out, ",
+        ),
+        (
+            Error::transient("Second", "503 after retries"),
+            "`Second` hit a transient failure",
+            "  2. Second (transient failure, ",
+        ),
+    ];
+    for (error, first_line, attempt_line) in cases {
+        let chain = ChainedCredential::builder()
+            .provider(StaticCredential::unavailable("First", "set `FIRST_VAR`"))
+            .provider(StaticCredential::failing("Second", error))
+            .build()
+            .unwrap();
+        let err = chain
+            .get_token(SCOPE, &TokenRequestOptions::new())
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].contains(first_line) && !lines[0].contains("failed, so"),
+            "{text}"
+        );
+        assert!(lines[2].starts_with(attempt_line), "{text}");
+    }
+}
+
 #[tokio::test]
 async fn all_unavailable_is_unavailable_so_an_outer_chain_moves_on() {
     let inner = ChainedCredential::builder()

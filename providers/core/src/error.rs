@@ -104,6 +104,17 @@ pub struct Attempt {
 }
 
 impl Attempt {
+    /// What happened, for one line of a chain's report: the outcome, or for an attempt that
+    /// stopped the chain, what kind of failure it was (`failed` for a refusal, `invalid input`,
+    /// `timed out`, `transient failure`), so the line names what actually happened.
+    pub fn label(&self) -> &'static str {
+        match (self.outcome, self.error.kind()) {
+            (AttemptOutcome::Failed, ErrorKind::AuthenticationFailed) => AttemptOutcome::Failed.as_str(),
+            (AttemptOutcome::Failed, kind) => kind.as_str(),
+            (outcome, _) => outcome.as_str(),
+        }
+    }
+
     /// Records that `provider` ended with `outcome` after `elapsed`, because of `error`.
     pub fn new(
         provider: impl Into<Box<str>>,
@@ -320,7 +331,7 @@ impl fmt::Display for Error {
                 "\n  {}. {} ({}, {:.1} ms): ",
                 i + 1,
                 attempt.provider,
-                attempt.outcome.as_str(),
+                attempt.label(),
                 attempt.elapsed.as_secs_f64() * 1000.0
             )?;
             // Indent nested multi-line reasons (a chain inside a chain) under their line.
