@@ -27,9 +27,9 @@
 //! |---|---|---|
 //! | `SIDECAR_TOKEN_FILE` unset or blank, file missing | `Unavailable` | moves on |
 //! | the file holds a token for another scope or tenant; a claims challenge | `Unavailable` | moves on |
-//! | file unreadable, malformed, missing a key, too large | `AuthenticationFailed` (names the line, never the value) | stops |
+//! | file unreadable, not a regular file (a directory, device or FIFO), over 64 KiB, not UTF-8, malformed, missing a key | `AuthenticationFailed` (names the line, never the value) | stops |
 //! | the token in the file has expired (the sidecar is late) | `Transient` | stops; retry later |
-//! | no scope, or an invalid scope or tenant | `InvalidInput` | stops |
+//! | no scope or more than one, an invalid scope or tenant, a claims value that is not `{…}` | `InvalidInput` | stops |
 //!
 //! # Example
 //!
@@ -53,6 +53,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use credchain_core::fs::{ReadErrorKind, read_bounded};
+use credchain_core::tenant::same_tenant;
 use credchain_core::{
     AccessToken, Clock, Env, Error, SystemClock, TokenCredential, TokenRequestOptions, validate,
 };
@@ -149,41 +151,22 @@ impl TokenFileCredential {
         self.path.as_deref()
     }
 
-    fn read(&self, path: &Path) -> Result<String, Error> {
-        let shown = path.display();
-        let meta = match std::fs::metadata(path) {
-            Ok(meta) => meta,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::unavailable(
-                    NAME,
-                    format!(
-                        "token file `{shown}` does not exist; start the token sidecar or unset `{TOKEN_FILE_VAR}`"
-                    ),
-                ));
-            }
-            Err(e) => {
-                return Err(Error::authentication_failed(
-                    NAME,
-                    format!("cannot read token file `{shown}`; check its permissions"),
-                )
-                .with_source(e));
-            }
-        };
-        if meta.len() > MAX_FILE_SIZE {
-            return Err(Error::authentication_failed(
+    /// The file's bytes, read with [`read_bounded`]: at most [`MAX_FILE_SIZE`], and never from a
+    /// directory, device or FIFO (`/dev/zero` would never end, a FIFO would block forever). The
+    /// buffer is wiped when dropped: it holds the token.
+    fn read(&self, path: &Path) -> Result<impl std::ops::Deref<Target = Vec<u8>>, Error> {
+        read_bounded(path, MAX_FILE_SIZE).map_err(|e| match e.kind() {
+            ReadErrorKind::NotFound => Error::unavailable(
                 NAME,
                 format!(
-                    "token file `{shown}` is {} bytes, more than the {MAX_FILE_SIZE} allowed; is `{TOKEN_FILE_VAR}` pointing at the right file?",
-                    meta.len()
+                    "token file `{}` does not exist; start the token sidecar or unset `{TOKEN_FILE_VAR}`",
+                    path.display()
                 ),
-            ));
-        }
-        std::fs::read_to_string(path).map_err(|e| {
-            Error::authentication_failed(
+            ),
+            _ => Error::authentication_failed(
                 NAME,
-                format!("cannot read token file `{shown}` as UTF-8 text; check its permissions and contents"),
-            )
-            .with_source(e)
+                format!("{e}; point `{TOKEN_FILE_VAR}` at the regular file your token sidecar writes"),
+            ),
         })
     }
 }
@@ -255,17 +238,15 @@ impl TokenCredential for TokenFileCredential {
     }
 
     async fn get_token(&self, scopes: &[&str], options: &TokenRequestOptions) -> Result<AccessToken, Error> {
-        // 1. Validate the caller's input before touching anything.
+        // 1. Validate the caller's input before touching anything: the shared rules first, then
+        //    what only this provider knows (one scope per file).
+        validate::request(NAME, scopes, options)?;
         let [scope] = scopes else {
             return Err(Error::invalid_input(
                 NAME,
                 format!("exactly one scope is required, got {}", scopes.len()),
             ));
         };
-        validate::scope(scope).map_err(|m| Error::invalid_input(NAME, m))?;
-        if let Some(tenant) = options.tenant_id() {
-            validate::tenant_id(tenant).map_err(|m| Error::invalid_input(NAME, m))?;
-        }
         if options.claims().is_some() {
             return Err(Error::unavailable(
                 NAME,
@@ -284,8 +265,17 @@ impl TokenCredential for TokenFileCredential {
         // 3. Read and check. The middleware already resolved the tenant (None: ours).
         // A token file is a few kilobytes, so a blocking read is fine here; a provider that
         // does real I/O should use its runtime's async APIs.
-        let text = self.read(path)?;
-        let file = parse(&text).map_err(|reason| {
+        let bytes = self.read(path)?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| {
+            Error::authentication_failed(
+                NAME,
+                format!(
+                    "token file `{}` is not UTF-8 text; check what the sidecar writes",
+                    path.display()
+                ),
+            )
+        })?;
+        let file = parse(text).map_err(|reason| {
             Error::authentication_failed(
                 NAME,
                 format!("token file `{}` is malformed: {reason}", path.display()),
@@ -298,7 +288,7 @@ impl TokenCredential for TokenFileCredential {
             ));
         }
         if let (Some(wanted), Some(have)) = (options.tenant_id(), file.tenant)
-            && !wanted.eq_ignore_ascii_case(have)
+            && !same_tenant(wanted, have)
         {
             return Err(Error::unavailable(
                 NAME,

@@ -119,7 +119,26 @@ async fn a_broken_file_stops_the_chain_without_showing_the_token() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::AuthenticationFailed);
-    assert!(err.message().contains("more than the 65536 allowed"), "{err}");
+    assert!(err.message().contains("larger than 64 KiB"), "{err}");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn dev_zero_a_fifo_or_a_directory_is_refused_without_reading() {
+    // `/dev/zero` never ends and opening a FIFO blocks until a writer comes: the bounded reader
+    // refuses both before reading (the old `read_to_string` hung on each).
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    for path in [std::path::Path::new("/dev/zero"), &fifo, dir.path()] {
+        let err = credential(path)
+            .get_token(&[SCOPE], &TokenRequestOptions::new())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::AuthenticationFailed, "{err}");
+        assert!(err.message().contains("not a regular file"), "{err}");
+    }
 }
 
 #[tokio::test]

@@ -1,4 +1,5 @@
-//! Turning a failed `az` run (exit status + stderr) into an error category and a message. Pure.
+//! Turning an `az` run that did not produce a token into an error category and the message the
+//! user sees: not found, could not run, timed out, too much output, or a failed exit. Pure.
 //!
 //! Rules, in order (they follow azure-identity, with the message improvements noted):
 //!
@@ -14,9 +15,14 @@
 
 use std::sync::LazyLock;
 
+use std::time::Duration;
+
+use credchain_core::Error;
 use regex_lite::Regex;
 
-use crate::parse::{bounded, sanitize};
+use crate::credential::NAME;
+use crate::parse::{UnexpectedOutput, bounded, sanitize};
+use credchain_process::{Finished, Found, NotFound, RunError, STDOUT_LIMIT};
 
 /// Longest summary of stderr put in a message, in characters.
 pub(crate) const SUMMARY_CHARS: usize = 800;
@@ -113,9 +119,183 @@ pub(crate) fn summarize(stderr: &str) -> String {
     bounded(&sanitize(&summary).replace('\n', " "), SUMMARY_CHARS)
 }
 
+// ---- Error messages for the provider's outcomes ----
+
+/// How to get `az`, appended to every "not found" message.
+pub(crate) const INSTALL_HINT: &str = "install it (https://aka.ms/azure-cli) or set its location with \
+     `AzureCliCredentialBuilder::az_path`";
+
+pub(crate) fn not_found_error(e: NotFound) -> Error {
+    match e {
+        NotFound::Explicit(path) => Error::unavailable(
+            NAME,
+            format!(
+                "Azure CLI not found at `{}` (set with `az_path`); check the path, or {INSTALL_HINT}",
+                path.display()
+            ),
+        ),
+        NotFound::Searched(dirs) => {
+            let dirs: Vec<String> = dirs.iter().map(|d| format!("`{}`", d.display())).collect();
+            Error::unavailable(
+                NAME,
+                format!(
+                    "Azure CLI not found on path (searched `PATH` and {}); {INSTALL_HINT}",
+                    dirs.join(", ")
+                ),
+            )
+        }
+        NotFound::Untrusted { path, reason } => Error::unavailable(
+            NAME,
+            format!(
+                "refusing to run the Azure CLI found at `{}`: {reason}. Fix that, put a trusted `az` \
+                 on `PATH`, or set `AzureCliCredentialBuilder::az_path`",
+                path.display()
+            ),
+        ),
+    }
+}
+
+pub(crate) fn run_error(
+    e: RunError,
+    found: &Found,
+    caller_wins: bool,
+    process_timeout: Duration,
+    elapsed: Duration,
+) -> Error {
+    let path = found.path().display();
+    match e {
+        RunError::Spawn(err) => match err.kind() {
+            std::io::ErrorKind::NotFound => Error::unavailable(
+                NAME,
+                format!("Azure CLI not found on path: `{path}` could not be started; {INSTALL_HINT}"),
+            ),
+            _ => Error::unavailable(
+                NAME,
+                format!("failed to execute `{path}`; check that it is the Azure CLI and is executable"),
+            )
+            .with_source(err),
+        },
+        RunError::TimedOut if caller_wins => Error::timeout(
+            NAME,
+            format!(
+                "the request's deadline passed after {} while waiting for `az account get-access-token`; \
+                 the process was stopped",
+                secs(elapsed)
+            ),
+        ),
+        RunError::TimedOut => Error::unavailable(
+            NAME,
+            format!(
+                "Azure CLI did not answer within {} and was stopped; it can be slow to start, so \
+                 raise `process_timeout` (`AzureCliCredentialBuilder::process_timeout`)",
+                secs(process_timeout)
+            ),
+        ),
+        RunError::StdoutTooLarge => Error::authentication_failed(
+            NAME,
+            format!(
+                "unexpected output from Azure CLI: more than {} KiB on stdout, so it was stopped; run \
+                 `az account get-access-token` yourself to see what it prints",
+                STDOUT_LIMIT / 1024
+            ),
+        ),
+        RunError::Wait(err) => {
+            Error::unavailable(NAME, "failed to wait for the Azure CLI process").with_source(err)
+        }
+    }
+}
+
+fn exit_description(done: &Finished) -> String {
+    if let Some(code) = done.status.code() {
+        return format!("failed with exit status {code}");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = done.status.signal() {
+            return format!("was killed by signal {signal}");
+        }
+    }
+    "failed".to_owned()
+}
+
+pub(crate) fn unexpected_output(why: &UnexpectedOutput) -> Error {
+    Error::authentication_failed(
+        NAME,
+        format!(
+            "unexpected output from Azure CLI: {why}; run `az account get-access-token --output json` \
+             yourself, and update the Azure CLI if the output looks wrong"
+        ),
+    )
+}
+
+fn secs(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s >= 10.0 || s.fract() == 0.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{s:.1} s")
+    }
+}
+
+/// The error for a run that exited unsuccessfully, from its exit status and stderr.
+pub(crate) fn failed_run(done: &Finished) -> Error {
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    let status = exit_description(done);
+    match classify(done.status.code(), &stderr) {
+        Failure::NotInstalled => Error::unavailable(
+            NAME,
+            format!("Azure CLI not found on path (`az` {status}); {INSTALL_HINT}"),
+        ),
+        Failure::NotSignedIn { said } => Error::unavailable(
+            NAME,
+            format!(
+                "Azure CLI is not signed in or has no usable account (it said: {said}); run `az login` \
+                 to set up an account"
+            ),
+        ),
+        Failure::Failed { summary } if summary.is_empty() => Error::authentication_failed(
+            NAME,
+            format!(
+                "`az account get-access-token` {status} without an error message; run it yourself to \
+                 see what is wrong"
+            ),
+        ),
+        Failure::Failed { summary } => {
+            Error::authentication_failed(NAME, format!("`az account get-access-token` {status}: {summary}"))
+        }
+    }
+}
+
+/// The error for a request with a claims challenge: the CLI cannot answer one, so it says the
+/// exact `az login` command that can.
+pub(crate) fn claims_challenge(claims: &str, tenant: Option<&str>, scope: &str) -> Error {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(claims.as_bytes());
+    let mut command = format!("az login --claims-challenge {encoded}");
+    if let Some(t) = tenant {
+        command.push_str(&format!(" --tenant {t}"));
+    }
+    command.push_str(&format!(" --scope {scope}"));
+    Error::unavailable(
+        NAME,
+        format!(
+            "the Azure CLI cannot answer a claims challenge by itself; sign in again with \
+             `{command}` (Azure CLI 2.76.0 or later), then retry"
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(secs(Duration::from_secs(10)), "10 s");
+        assert_eq!(secs(Duration::from_millis(1500)), "1.5 s");
+        assert_eq!(secs(Duration::from_secs(2)), "2 s");
+    }
 
     fn data(name: &str) -> String {
         let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));

@@ -94,10 +94,12 @@
 #![warn(missing_debug_implementations, unreachable_pub)]
 #![forbid(unsafe_code)]
 
+mod builder;
 mod classify;
 mod credential;
-mod locate;
+mod install;
 mod parse;
-mod process;
+mod timezone;
 
-pub use credential::{AzureCliCredential, AzureCliCredentialBuilder, DEFAULT_PROCESS_TIMEOUT, NAME};
+pub use builder::AzureCliCredentialBuilder;
+pub use credential::{AzureCliCredential, DEFAULT_PROCESS_TIMEOUT, NAME};

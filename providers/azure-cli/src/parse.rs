@@ -116,9 +116,12 @@ struct RawToken {
     token_type: Value,
 }
 
-/// Parses the CLI's standard output. `local` is the time zone the CLI ran in (used only for the
-/// legacy `expiresOn` field).
-pub(crate) fn parse_token(stdout: &[u8], local: &TimeZone) -> Result<CliToken, UnexpectedOutput> {
+/// Parses the CLI's standard output. `local` gives the time zone the CLI ran in; it is called only
+/// for the legacy `expiresOn` field, when `expires_on` is missing.
+pub(crate) fn parse_token(
+    stdout: &[u8],
+    local: impl FnOnce() -> TimeZone,
+) -> Result<CliToken, UnexpectedOutput> {
     let text = std::str::from_utf8(stdout).map_err(|_| UnexpectedOutput::NotUtf8 { len: stdout.len() })?;
     let trimmed = text.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
     if trimmed.is_empty() {
@@ -151,7 +154,7 @@ pub(crate) fn parse_token(stdout: &[u8], local: &TimeZone) -> Result<CliToken, U
     }
     let expires_on = match (&raw.expires_on, &raw.expires_on_local) {
         (Value::Null, Value::Null) => return Err(UnexpectedOutput::NoExpiry),
-        (Value::Null, local_time) => parse_local_expiry(local_time, local)?,
+        (Value::Null, local_time) => parse_local_expiry(local_time, &local())?,
         (epoch, _) => parse_epoch_expiry(epoch)?,
     };
     let token_type = match raw.token_type {
@@ -306,8 +309,29 @@ mod tests {
             .unwrap_or(0)
     }
 
+    #[test]
+    fn the_time_zone_is_resolved_only_for_a_local_expiry() {
+        let asked = std::cell::Cell::new(0);
+        let zone = || {
+            asked.set(asked.get() + 1);
+            TimeZone::UTC
+        };
+        parse_token(
+            br#"{"accessToken":"t","expires_on":1700000000,"expiresOn":"x"}"#,
+            zone,
+        )
+        .expect("ok");
+        assert_eq!(asked.get(), 0, "expires_on present: no zone lookup");
+        parse_token(
+            br#"{"accessToken":"t","expiresOn":"2023-10-31 21:59:10.000000"}"#,
+            zone,
+        )
+        .expect("ok");
+        assert_eq!(asked.get(), 1);
+    }
+
     fn ok(stdout: &str, tz: &TimeZone) -> (String, u64, Option<String>) {
-        let t = parse_token(stdout.as_bytes(), tz).unwrap_or_else(|e| panic!("{stdout}: {e}"));
+        let t = parse_token(stdout.as_bytes(), || tz.clone()).unwrap_or_else(|e| panic!("{stdout}: {e}"));
         (
             t.access_token.expose().to_owned(),
             unix(t.expires_on),
@@ -467,7 +491,7 @@ mod tests {
             ),
         ];
         for (stdout, expected) in table {
-            let err = parse_token(stdout, &utc()).expect_err(&String::from_utf8_lossy(stdout));
+            let err = parse_token(stdout, utc).expect_err(&String::from_utf8_lossy(stdout));
             assert_eq!(&err, expected, "{}", String::from_utf8_lossy(stdout));
         }
     }
@@ -482,7 +506,7 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    parse_token(stdout.as_bytes(), &utc()),
+                    parse_token(stdout.as_bytes(), utc),
                     Err(UnexpectedOutput::BadExpiresOn { .. })
                 ),
                 "{stdout}"
@@ -492,7 +516,7 @@ mod tests {
         assert!(matches!(
             parse_token(
                 br#"{"accessToken":"tok","expiresOn":"9999-12-31 23:59:59.999999"}"#,
-                &utc()
+                utc
             ),
             Err(UnexpectedOutput::BadExpiresOnLocal { .. })
         ));
@@ -519,7 +543,7 @@ mod tests {
             "{}",
         ];
         for out in outputs {
-            let err = parse_token(out.as_bytes(), &utc()).expect_err(out);
+            let err = parse_token(out.as_bytes(), utc).expect_err(out);
             for shown in [err.to_string(), format!("{err:?}")] {
                 assert!(!shown.contains(SECRET), "{out} -> {shown}");
             }

@@ -97,6 +97,43 @@ async fn old_cli_output_with_only_local_expiry() {
 }
 
 #[tokio::test]
+async fn tz_naming_a_fifo_or_dev_zero_neither_hangs_nor_floods() {
+    // `TZ` comes from whoever started us. A FIFO blocks `open` forever and `/dev/zero` never ends:
+    // the zone is resolved only for a local `expiresOn`, and then with a bounded, non-blocking
+    // read, so both mean UTC (as glibc would have used for az).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("tz-fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo")
+            .success()
+    );
+    let fifo = fifo.to_str().expect("utf-8").to_owned();
+    let local_only = FakeAz::new(
+        r#"printf '{"accessToken": "old-cli-token", "expiresOn": "2023-10-31 21:59:10.000000"}'"#,
+    );
+    let modern = FakeAz::sample("ok_scope");
+    for tz in [fifo.as_str(), "/dev/zero", ":/dev/zero"] {
+        for (fake, expected) in [(&local_only, Some(1698789550)), (&modern, None)] {
+            let c = AzureCliCredential::builder()
+                .az_path(fake.path())
+                .env(Env::from_pairs([("PATH", TOOLS_PATH), ("TZ", tz)]))
+                .build()
+                .expect("valid");
+            let t = c
+                .get_token(&[ARM], &TokenRequestOptions::new())
+                .await
+                .unwrap_or_else(|e| panic!("TZ={tz}: {e}"));
+            if let Some(expected) = expected {
+                assert_eq!(unix(t.expires_on()), expected, "TZ={tz}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
 async fn warnings_on_stderr_do_not_spoil_a_success() {
     let fake = FakeAz::new(
         r#"echo "WARNING: The command is in preview and under development." >&2
@@ -527,7 +564,7 @@ async fn rejected_input_never_reaches_the_process() {
     let c = credential_for(&fake);
     let none = TokenRequestOptions::new();
     let cases: Vec<(Vec<&str>, TokenRequestOptions, &str)> = vec![
-        (vec![], none.clone(), "exactly one scope"),
+        (vec![], none.clone(), "at least one scope"),
         (
             vec![ARM, "https://vault.azure.net/.default"],
             none.clone(),

@@ -1,11 +1,14 @@
-//! Running `az` once: no shell, its own process group, bounded output, a hard time limit, and
-//! nothing left behind.
+//! Running a developer CLI once: no shell, stdin on nothing, its own process group, bounded
+//! output, a hard time limit, and nothing left behind.
 //!
 //! # What "nothing left behind" means
 //!
 //! The real `az` is a script that starts Python, which may start more processes. On Unix the child
 //! is made the leader of a new process group, so everything it starts (unless it deliberately
 //! leaves the group) can be signalled at once:
+//!
+//! * **This process dies** (Linux; any cause, even `SIGKILL`): see the `host_death` module. The
+//!   child gets `SIGKILL` from the kernel; its group gets `SIGHUP`+`SIGCONT`.
 //!
 //! * **Time limit reached**: the whole group gets `SIGKILL`, then the child is reaped.
 //! * **Caller's future dropped** (a `select!` lost, a task aborted): the group gets `SIGKILL` in
@@ -37,41 +40,59 @@ use tokio::process::{Child, Command};
 use zeroize::Zeroizing;
 
 /// Most stdout bytes kept before the run is abandoned.
-pub(crate) const STDOUT_LIMIT: usize = 1024 * 1024;
+pub const STDOUT_LIMIT: usize = 1024 * 1024;
 /// Most stderr bytes kept (the rest is drained and dropped).
-pub(crate) const STDERR_LIMIT: usize = 64 * 1024;
+pub const STDERR_LIMIT: usize = 64 * 1024;
 /// How long to keep reading the pipes after the child has exited.
-pub(crate) const PIPE_GRACE: Duration = Duration::from_millis(100);
+pub const PIPE_GRACE: Duration = Duration::from_millis(100);
 
-/// One run of a program.
+/// One run of a program. [`run`] also sets `NO_COLOR=1` in the child's environment.
+///
+/// `Debug` shows the arguments and extra variables: pass nothing secret in them.
 #[derive(Debug)]
-pub(crate) struct Invocation<'a> {
-    pub(crate) program: &'a Path,
-    pub(crate) args: &'a [String],
-    pub(crate) cwd: &'a Path,
+pub struct Invocation<'a> {
+    /// The executable, run directly (never through a shell).
+    pub program: &'a Path,
+    /// Its arguments, each passed as one argument.
+    pub args: &'a [String],
+    /// Its working directory (see [`default_working_dir`](crate::default_working_dir)).
+    pub cwd: &'a Path,
     /// `Env::Process`: the child inherits the process environment. `Env::Map`: the child gets
     /// exactly that map.
-    pub(crate) env: &'a Env,
+    pub env: &'a Env,
     /// Extra variables set on top of `env`.
-    pub(crate) extra_env: &'a [(&'a str, &'a str)],
-    /// When to give up.
-    pub(crate) deadline: Instant,
+    pub extra_env: &'a [(&'a str, &'a str)],
+    /// When to give up (see [`deadline_after`](crate::deadline_after)).
+    pub deadline: Instant,
 }
 
 /// What a finished run produced.
-#[derive(Debug)]
-pub(crate) struct Finished {
-    pub(crate) status: ExitStatus,
-    /// Zeroized on drop: on success it holds the token.
-    pub(crate) stdout: Zeroizing<Vec<u8>>,
-    pub(crate) stderr: Vec<u8>,
+pub struct Finished {
+    /// How the program ended.
+    pub status: ExitStatus,
+    /// At most [`STDOUT_LIMIT`] bytes; zeroized on drop (on success it holds a token).
+    pub stdout: Zeroizing<Vec<u8>>,
+    /// At most [`STDERR_LIMIT`] bytes.
+    pub stderr: Vec<u8>,
     /// `true` when stderr was longer than [`STDERR_LIMIT`] and was cut.
-    pub(crate) stderr_truncated: bool,
+    pub stderr_truncated: bool,
+}
+
+impl std::fmt::Debug for Finished {
+    /// Sizes only: stdout may hold a token and stderr may echo one.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Finished")
+            .field("status", &self.status)
+            .field("stdout_bytes", &self.stdout.len())
+            .field("stderr_bytes", &self.stderr.len())
+            .field("stderr_truncated", &self.stderr_truncated)
+            .finish()
+    }
 }
 
 /// Why a run did not finish normally.
 #[derive(Debug)]
-pub(crate) enum RunError {
+pub enum RunError {
     /// The program could not be started.
     Spawn(io::Error),
     /// The deadline passed; the process group was killed.
@@ -84,6 +105,9 @@ pub(crate) enum RunError {
 
 /// A spawned child whose process group is killed when this is dropped, unless it was reaped.
 struct Running {
+    /// Killed and reaped when the run ends (see `host_death.rs`).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    group_guard: Option<crate::host_death::GroupGuard>,
     child: Child,
     pid: Option<u32>,
     reaped: bool,
@@ -127,10 +151,7 @@ fn kill_tree(_pid: u32) {
 /// That happens when `az` was just written (an update in progress, or a test's fake) and another
 /// thread of this process forked while the file was still open for writing: the forked child
 /// holds the descriptor until it execs. It clears within milliseconds.
-async fn spawn_retrying_busy(
-    cmd: &mut Command,
-    deadline: std::time::Instant,
-) -> Result<tokio::process::Child, RunError> {
+async fn spawn_retrying_busy(cmd: &mut Command, deadline: Instant) -> Result<Child, RunError> {
     const ATTEMPTS: u32 = 5;
     let mut attempt = 1;
     loop {
@@ -148,8 +169,13 @@ async fn spawn_retrying_busy(
     }
 }
 
-/// Runs `inv` to completion or until its deadline.
-pub(crate) async fn run(inv: Invocation<'_>) -> Result<Finished, RunError> {
+/// Runs `inv` to completion or until its deadline; see the [module docs](self) for what is
+/// guaranteed about the processes it starts.
+///
+/// # Errors
+///
+/// [`RunError`]: the program could not start, ran past the deadline, or printed too much.
+pub async fn run(inv: Invocation<'_>) -> Result<Finished, RunError> {
     let mut cmd = Command::new(inv.program);
     cmd.args(inv.args)
         .current_dir(inv.cwd)
@@ -161,11 +187,14 @@ pub(crate) async fn run(inv: Invocation<'_>) -> Result<Finished, RunError> {
         cmd.env_clear();
         cmd.envs(vars.iter());
     }
+    cmd.env("NO_COLOR", "1");
     for (name, value) in inv.extra_env {
         cmd.env(name, value);
     }
     #[cfg(unix)]
     cmd.process_group(0);
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    crate::host_death::kill_child_with_host(&mut cmd);
     #[cfg(windows)]
     {
         const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
@@ -178,6 +207,8 @@ pub(crate) async fn run(inv: Invocation<'_>) -> Result<Finished, RunError> {
     let stderr = child.stderr.take();
     let pid = child.id();
     let mut running = Running {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        group_guard: pid.and_then(crate::host_death::GroupGuard::join),
         child,
         pid,
         reaped: false,
@@ -185,6 +216,12 @@ pub(crate) async fn run(inv: Invocation<'_>) -> Result<Finished, RunError> {
 
     let deadline = tokio::time::Instant::from_std(inv.deadline);
     let outcome = tokio::time::timeout_at(deadline, collect(&mut running.child, stdout, stderr)).await;
+    // The run is over one way or another: the guard goes first (killed and reaped, so the group
+    // it was in empties as soon as the CLI's own processes are gone).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Some(guard) = running.group_guard.take() {
+        guard.release().await;
+    }
     match outcome {
         Ok(Ok((status, stdout, stderr, pipes_closed))) => {
             running.reaped = true;
@@ -413,5 +450,115 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("HOME="), "{text}");
+    }
+
+    /// Processes (not zombies) whose environment holds `marker`.
+    #[cfg(target_os = "linux")]
+    fn processes_with(marker: &str) -> Vec<i32> {
+        let needle = marker.as_bytes();
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|pid| {
+                let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .ok()
+                    .and_then(|s| {
+                        s.rsplit_once(')')
+                            .map(|(_, rest)| rest.trim_start().starts_with('Z'))
+                    })
+                    .unwrap_or(true);
+                !zombie
+                    && std::fs::read(format!("/proc/{pid}/environ"))
+                        .is_ok_and(|env| env.windows(needle.len()).any(|w| w == needle))
+            })
+            .collect()
+    }
+
+    /// The "host" of [`a_cli_and_its_children_die_with_a_sigkilled_host`]: runs the hanging
+    /// script named by `CREDCHAIN_HOST_SCRIPT` until it is killed. Ignored when run directly.
+    #[cfg(target_os = "linux")]
+    #[test]
+    #[ignore = "the host process of a_cli_and_its_children_die_with_a_sigkilled_host"]
+    fn host_runs_a_hanging_cli() {
+        let (Some(program), Some(marker)) = (
+            std::env::var_os("CREDCHAIN_HOST_SCRIPT"),
+            std::env::var("CREDCHAIN_HOST_MARKER").ok(),
+        ) else {
+            return;
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let marker_var = [("CREDCHAIN_TEST_MARKER", marker.as_str())];
+        let _ = runtime.block_on(run(Invocation {
+            program: Path::new(&program),
+            args: &[],
+            cwd: Path::new("/"),
+            env: &Env::from_pairs([("PATH", "/usr/bin:/bin")]),
+            extra_env: &marker_var,
+            deadline: Instant::now() + Duration::from_secs(600),
+        }));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_cli_and_its_children_die_with_a_sigkilled_host() {
+        // A host (this test binary, running `host_runs_a_hanging_cli`) runs a CLI that starts a
+        // grandchild and waits; the host is SIGKILLed, so none of its own cleanup runs. The CLI
+        // (parent-death signal) and the grandchild (orphaned process group with the stopped
+        // guard) must both go. Processes are found by a marker only they carry.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let program = script(
+            dir.path(),
+            &format!(
+                "echo $$ > '{d}/child'\nsleep 300 &\necho $! > '{d}/grandchild'\nwait",
+                d = dir.path().display()
+            ),
+        );
+        let marker = format!("credchain-host-death-{}-{:?}", std::process::id(), Instant::now());
+        let mut host = std::process::Command::new(std::env::current_exe().expect("test binary"))
+            .args([
+                "--exact",
+                "run::tests::host_runs_a_hanging_cli",
+                "--ignored",
+                "--test-threads=1",
+            ])
+            .env("CREDCHAIN_HOST_SCRIPT", &program)
+            .env("CREDCHAIN_HOST_MARKER", &marker)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn host");
+        // Bounded waits against a hang, not timing goals.
+        let wait_until = |what: &str, done: &dyn Fn() -> bool| {
+            let until = Instant::now() + Duration::from_secs(30);
+            while !done() {
+                assert!(Instant::now() < until, "{what}");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        };
+        wait_until("the CLI never started its grandchild", &|| {
+            std::fs::read_to_string(dir.path().join("grandchild")).is_ok_and(|t| t.ends_with('\n'))
+        });
+        wait_until("the marked processes never appeared", &|| {
+            processes_with(&marker).len() >= 2
+        });
+        host.kill().expect("SIGKILL the host");
+        host.wait().expect("reap the host");
+        let until = Instant::now() + Duration::from_secs(30);
+        while !processes_with(&marker).is_empty() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let left = processes_with(&marker);
+        for pid in &left {
+            if let Some(p) = rustix::process::Pid::from_raw(*pid) {
+                let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+            }
+        }
+        assert!(left.is_empty(), "outlived the host: {left:?}");
     }
 }
