@@ -150,17 +150,17 @@ pub(crate) fn run_error(e: RunError, found: &Found, limit: Limit, elapsed: Durat
         (RunError::TimedOut, Limit::CallerDeadline) => Error::timeout(
             NAME,
             format!(
-                "the request's deadline passed after {} ms while waiting for `azd auth token`; the \
+                "the request's deadline passed after {} while waiting for `azd auth token`; the \
                  process was stopped",
-                elapsed.as_millis()
+                human(elapsed)
             ),
         ),
         (RunError::TimedOut, Limit::ProcessTimeout(limit)) => Error::unavailable(
             NAME,
             format!(
-                "Azure Developer CLI did not answer within {} ms and was stopped; raise \
+                "Azure Developer CLI did not answer within {} and was stopped; raise \
                  `AzureDeveloperCliCredentialBuilder::process_timeout` if it is slow to start",
-                limit.as_millis()
+                human(limit)
             ),
         ),
         (RunError::StdoutTooLarge, _) => Error::authentication_failed(
@@ -174,6 +174,17 @@ pub(crate) fn run_error(e: RunError, found: &Found, limit: Limit, elapsed: Durat
         (RunError::Wait(err), _) => {
             Error::unavailable(NAME, "failed to wait for the Azure Developer CLI process").with_source(err)
         }
+    }
+}
+
+/// `10 s`, `1.5 s`, `300 ms`.
+fn human(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
     }
 }
 
@@ -242,6 +253,13 @@ mod tests {
             "{}",
             signalled.message()
         );
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human(Duration::from_secs(10)), "10 s");
+        assert_eq!(human(Duration::from_millis(1500)), "1.5 s");
+        assert_eq!(human(Duration::from_millis(300)), "300 ms");
     }
 
     #[test]

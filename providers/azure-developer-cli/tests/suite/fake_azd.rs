@@ -273,7 +273,8 @@ async fn a_timeout_kills_the_whole_process_group() {
         .expect_err("timeout");
     assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
     assert!(
-        e.message().contains("did not answer within 500 ms"),
+        e.message()
+            .contains("did not answer within 500 ms and was stopped"),
         "{}",
         e.message()
     );
@@ -301,6 +302,35 @@ async fn a_timeout_kills_the_whole_process_group() {
         "child {child} survived"
     );
     assert!(!is_running(fake.pid_file("pid")));
+}
+
+/// A caller that gives up (a lost `select!`, a `timeout`) drops the future: azd and its child die.
+#[tokio::test]
+async fn a_dropped_request_kills_azd_and_its_children() {
+    let fake = FakeAzd::new("sleep 60 &\necho $! > \"$d/child\"\nwait");
+    let credential = credential_for(&fake);
+    let options = TokenRequestOptions::new();
+    let mut request = Box::pin(credential.get_token(&[VAULT], &options));
+    // Poll the request until the fake has started its child, then drop it.
+    let started = async {
+        while !fake.ran() || std::fs::read_to_string(fake.path().with_file_name("child")).is_err() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::select! {
+        done = &mut request => panic!("azd cannot finish: {done:?}"),
+        () = started => {}
+    }
+    drop(request);
+    let (azd, child) = (fake.pid_file("pid"), fake.pid_file("child"));
+    assert!(
+        gone_within(azd, Duration::from_secs(5)).await,
+        "azd {azd} survived"
+    );
+    assert!(
+        gone_within(child, Duration::from_secs(5)).await,
+        "its child {child} survived"
+    );
 }
 
 fn credential_for(fake: &FakeAzd) -> AzureDeveloperCliCredential {
