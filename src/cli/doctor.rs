@@ -4,8 +4,7 @@
 //! under a time limit) so the report shows everything that works and everything that does not.
 //! The report is plain data; [`output`](super::output) renders it.
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -360,8 +359,13 @@ async fn configuration(token_credentials: Selection, spinner: Option<&Progress>)
         .locate_az()
         .map_err(|e| e.message().to_owned());
     let version = match &path {
-        Ok(az) => {
-            let version = az_version(az, AZ_VERSION_TIMEOUT).await;
+        Ok(_) => {
+            // Through the provider's bounded runner: capped stdout, a time limit that kills
+            // az's whole process group (issue 14.2).
+            let version = AzureCliCredential::new()
+                .az_version(AZ_VERSION_TIMEOUT)
+                .await
+                .map_err(|e| e.message().to_owned());
             if let Some(spinner) = spinner {
                 spinner.tick();
             }
@@ -377,48 +381,6 @@ async fn configuration(token_credentials: Selection, spinner: Option<&Progress>)
         azure_cli: AzureCliFacts { path, version },
         vscode,
     }
-}
-
-/// Runs `az version --output json` and reads its `azure-cli` value.
-async fn az_version(az: &Path, limit: Duration) -> Result<String, String> {
-    let mut command = tokio::process::Command::new(az);
-    command
-        .args(["version", "--output", "json"])
-        .env("AZURE_CORE_NO_COLOR", "true")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
-    if let Some(dir) = az.parent().filter(|d| !d.as_os_str().is_empty()) {
-        command.current_dir(dir);
-    }
-    let output = match tokio::time::timeout(limit, command.output()).await {
-        Ok(Ok(output)) => output,
-        Ok(Err(e)) => return Err(format!("`az version` could not be run: {e}")),
-        Err(_) => {
-            return Err(format!(
-                "`az version` did not answer within {} s",
-                limit.as_secs()
-            ));
-        }
-    };
-    if !output.status.success() {
-        return Err(format!("`az version` failed ({})", output.status));
-    }
-    parse_az_version(&output.stdout)
-        .ok_or_else(|| "`az version` did not print an `azure-cli` version".to_owned())
-}
-
-/// The `azure-cli` value of `az version --output json`, if it looks like a version.
-pub(crate) fn parse_az_version(stdout: &[u8]) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_slice(stdout).ok()?;
-    let version = value.get("azure-cli")?.as_str()?;
-    let plausible = !version.is_empty()
-        && version.len() <= 40
-        && version
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+'));
-    plausible.then(|| version.to_owned())
 }
 
 #[cfg(test)]
@@ -515,54 +477,5 @@ mod tests {
             4_070_908_800
         );
         assert_eq!(unix_seconds(SystemTime::UNIX_EPOCH - Duration::from_secs(5)), -5);
-    }
-
-    #[test]
-    fn az_version_output() {
-        let real = br#"{
-  "azure-cli": "2.91.0",
-  "azure-cli-core": "2.91.0",
-  "azure-cli-telemetry": "1.1.0",
-  "extensions": {}
-}"#;
-        assert_eq!(parse_az_version(real).as_deref(), Some("2.91.0"));
-        for bad in [
-            &b""[..],
-            b"azure-cli 2.91.0",
-            b"{}",
-            br#"{"azure-cli": 2}"#,
-            br#"{"azure-cli": ""}"#,
-            br#"{"azure-cli": "2.91.0\u001b[31m"}"#,
-        ] {
-            assert_eq!(parse_az_version(bad), None, "{}", String::from_utf8_lossy(bad));
-        }
-    }
-
-    #[cfg(unix)]
-    #[tokio::test]
-    async fn az_version_runs_the_executable() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let az = dir.path().join("az");
-        std::fs::write(
-            &az,
-            "#!/bin/sh\n[ \"$1 $2 $3\" = 'version --output json' ] || exit 9\necho '{\"azure-cli\": \"2.99.1\"}'\n",
-        )
-        .expect("write");
-        std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        assert_eq!(
-            az_version(&az, Duration::from_secs(10)).await,
-            Ok("2.99.1".to_owned())
-        );
-
-        std::fs::write(&az, "#!/bin/sh\nexit 3\n").expect("write");
-        let err = az_version(&az, Duration::from_secs(10)).await.expect_err("fails");
-        assert!(err.contains("failed"), "{err}");
-
-        std::fs::write(&az, "#!/bin/sh\nsleep 5\n").expect("write");
-        let err = az_version(&az, Duration::from_millis(200))
-            .await
-            .expect_err("slow");
-        assert!(err.contains("did not answer"), "{err}");
     }
 }

@@ -55,7 +55,7 @@ impl fmt::Debug for AzureCliCredentialBuilder {
 
 impl AzureCliCredentialBuilder {
     /// The tenant to get tokens for when a request names none (passed as `--tenant`). It is
-    /// also the credential's [home tenant](TokenCredential::home_tenant) for the tenant middleware.
+    /// also the credential's [home tenant](credchain_core::TokenCredential::home_tenant) for the tenant middleware.
     /// Default: none, so the CLI uses its current account's tenant.
     pub fn tenant_id(mut self, tenant_id: impl Into<String>) -> Self {
         self.tenant_id = Some(tenant_id.into());
@@ -74,10 +74,14 @@ impl AzureCliCredentialBuilder {
         self
     }
 
-    /// How long `az` may run before it (and everything it started) is killed. Default 10 s.
+    /// How long `az` may run before it (and everything it started) is killed, at most.
     /// The CLI often needs several seconds to start on a cold or busy machine; raise this if
     /// requests fail with a message naming `process_timeout`. A shorter caller deadline
-    /// ([`TokenRequestOptions::with_deadline`]) wins.
+    /// ([`TokenRequestOptions::with_deadline`](credchain_core::TokenRequestOptions::with_deadline)) wins.
+    ///
+    /// When this is *not* set, `az` gets 10 s ([`DEFAULT_PROCESS_TIMEOUT`]) for a request without
+    /// a deadline, and exactly the request's deadline when it has one, even a longer one (so
+    /// `credchain doctor --timeout 30` gives `az` 30 s). Set it to cap every request.
     pub fn process_timeout(mut self, timeout: Duration) -> Self {
         self.process_timeout = Some(timeout);
         self
@@ -143,6 +147,7 @@ impl AzureCliCredentialBuilder {
                 tenant_id: tenant_id.map(String::into_boxed_str),
                 subscription: subscription.map(String::into_boxed_str),
                 process_timeout,
+                process_timeout_configured: self.process_timeout.is_some(),
                 // `az` runs in the safe working directory, so a relative path would be checked
                 // here but run from there: pin it to the directory it was given in.
                 az_path: self.az_path.map(|p| std::path::absolute(&p).unwrap_or(p)),

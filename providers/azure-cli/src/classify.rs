@@ -229,7 +229,7 @@ pub(crate) fn unexpected_output(why: &UnexpectedOutput) -> Error {
     )
 }
 
-fn secs(d: Duration) -> String {
+pub(crate) fn secs(d: Duration) -> String {
     let s = d.as_secs_f64();
     if s >= 10.0 || s.fract() == 0.0 {
         format!("{s:.0} s")

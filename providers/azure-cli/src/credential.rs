@@ -55,6 +55,8 @@ pub(crate) struct Config {
     pub(crate) tenant_id: Option<Box<str>>,
     pub(crate) subscription: Option<Box<str>>,
     pub(crate) process_timeout: Duration,
+    /// `false` when `process_timeout` is the default: then a request's deadline replaces it.
+    pub(crate) process_timeout_configured: bool,
     pub(crate) az_path: Option<PathBuf>,
     pub(crate) env: Env,
     pub(crate) working_dir: Option<PathBuf>,
@@ -99,6 +101,7 @@ impl AzureCliCredential {
                 tenant_id: None,
                 subscription: None,
                 process_timeout: DEFAULT_PROCESS_TIMEOUT,
+                process_timeout_configured: false,
                 az_path: None,
                 env: Env::Process,
                 working_dir: None,
@@ -116,7 +119,9 @@ impl AzureCliCredential {
         self.inner.subscription.as_deref()
     }
 
-    /// How long `az` may run.
+    /// How long `az` may run: the configured or default time limit. Without a configured one,
+    /// a request's own deadline replaces it (see
+    /// [`process_timeout`](AzureCliCredentialBuilder::process_timeout)).
     pub fn process_timeout(&self) -> Duration {
         self.inner.process_timeout
     }
@@ -179,7 +184,18 @@ fn build_args(scope: &str, tenant: Option<&str>, config: &Config) -> Vec<String>
     args
 }
 
-fn safe_working_dir(config: &Config) -> Result<PathBuf, Error> {
+/// When `az` must be stopped, and whether that is the caller's deadline (`true`) rather than
+/// `process_timeout`: the sooner of the two, except that a request's deadline replaces the
+/// *default* `process_timeout` even when it is later.
+fn run_deadline(config: &Config, started: Instant, requested: Option<Instant>) -> (Instant, bool) {
+    let own = deadline_after(started, config.process_timeout);
+    match requested {
+        Some(d) if d < own || !config.process_timeout_configured => (d, true),
+        _ => (own, false),
+    }
+}
+
+pub(crate) fn safe_working_dir(config: &Config) -> Result<PathBuf, Error> {
     if let Some(dir) = &config.working_dir {
         return Ok(dir.clone());
     }
@@ -228,11 +244,7 @@ impl TokenCredential for AzureCliCredential {
         }
 
         let started = Instant::now();
-        let own_deadline = deadline_after(started, config.process_timeout);
-        let (deadline, caller_wins) = match options.deadline() {
-            Some(d) if d < own_deadline => (d, true),
-            _ => (own_deadline, false),
-        };
+        let (deadline, caller_wins) = run_deadline(config, started, options.deadline());
         if caller_wins && deadline <= started {
             return Err(Error::timeout(
                 NAME,
@@ -326,6 +338,28 @@ mod tests {
         let err = missing.locate_az().expect_err("no such file");
         assert!(err.is_unavailable(), "{err}");
         assert!(err.message().contains("`/nonexistent/az`"), "{err}");
+    }
+
+    #[test]
+    fn a_request_deadline_replaces_only_the_default_process_timeout() {
+        let now = Instant::now();
+        let later = now + Duration::from_secs(30);
+        let sooner = now + Duration::from_secs(3);
+        let default = AzureCliCredential::new();
+        // `doctor --timeout 30`: the default 10 s must not cut the 30 s short (issue 14.12).
+        assert_eq!(run_deadline(&default.inner, now, Some(later)), (later, true));
+        assert_eq!(run_deadline(&default.inner, now, Some(sooner)), (sooner, true));
+        assert_eq!(
+            run_deadline(&default.inner, now, None),
+            (now + DEFAULT_PROCESS_TIMEOUT, false)
+        );
+        // A configured limit caps every request, even one with a later deadline.
+        let capped = cred(AzureCliCredential::builder().process_timeout(Duration::from_secs(10)));
+        assert_eq!(
+            run_deadline(&capped.inner, now, Some(later)),
+            (now + Duration::from_secs(10), false)
+        );
+        assert_eq!(run_deadline(&capped.inner, now, Some(sooner)), (sooner, true));
     }
 
     #[test]

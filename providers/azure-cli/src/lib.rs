@@ -34,10 +34,12 @@
 //!   `/usr/local/bin`, `~/.local/bin`, `/home/linuxbrew/.linuxbrew/bin`, `/usr/bin`; on Windows
 //!   `%ProgramFiles%\Microsoft SDKs\Azure\CLI2\wbin` and the `(x86)` one), because apps started from
 //!   an IDE or the desktop often have a thin `PATH`. `PATH`, `HOME` and `ProgramFiles` are read
-//!   through the injected [`Env`](credchain_core::Env).
-//! * **How**: executed directly, never through a shell, with stdin connected to nothing, from a
-//!   directory nobody can plant an `az` in (`/bin`; `%SYSTEMROOT%` on Windows), with
-//!   `AZURE_CORE_NO_COLOR=true`.
+//!   through the injected [`Env`](credchain_core::Env). On Unix an `az` from an install location
+//!   is refused (unavailable, naming the path and the fix) unless it and its directory are owned by
+//!   root or the current user and not writable by others.
+//! * **How**: by the shared developer-CLI runner [`credchain_process`]: executed directly, never
+//!   through a shell, with stdin connected to nothing, from a directory nobody can plant an `az` in
+//!   (`/bin`; `%SYSTEMROOT%` on Windows), with `NO_COLOR=1` and `AZURE_CORE_NO_COLOR=true`.
 //! * **Environment of the child**: with [`Env::Process`](credchain_core::Env::Process) (the
 //!   default) `az` inherits the process environment. With an [`Env::Map`](credchain_core::Env::Map)
 //!   the map is the child's *whole* environment, so what the credential reads is exactly what `az`
@@ -54,16 +56,20 @@
 //!   than the configured one.
 //! * **One scope per request**, checked along with the scope, tenant and subscription characters
 //!   before anything is spawned.
-//! * **Time limit**: [`process_timeout`](AzureCliCredentialBuilder::process_timeout) (10 s), or the
-//!   request's deadline when that is sooner. On Unix `az` runs in its own process group; when the
-//!   limit passes, or the `get_token` future is dropped, the whole group is killed and the child is
-//!   reaped. A descendant that keeps stdout open after `az` exits does not make the call hang: it
+//! * **Time limit**: a configured [`process_timeout`](AzureCliCredentialBuilder::process_timeout),
+//!   or the request's deadline when that is sooner; without a configured one, the request's
+//!   deadline, else 10 s. On Unix `az` runs in its own process group; when the limit passes, or the
+//!   `get_token` future is dropped, the whole group is killed and the child is reaped. On Linux `az`
+//!   is also killed, and its group hung up, when this process dies (even by `SIGKILL`; see
+//!   `credchain_process::host_death` for what is and is not covered). A descendant that keeps stdout open after `az` exits does not make the call hang: it
 //!   gets 100 ms, then its group is killed. (Background work that let go of the pipes, such as the
 //!   CLI's telemetry uploader, is left alone.)
 //! * **Output**: stdout is capped at 1 MiB (more is an error, and `az` is stopped); stderr keeps
 //!   64 KiB and the rest is read and dropped.
 //! * **Parsing**: `expires_on` (epoch seconds) is preferred; `expiresOn` (local time) is the
-//!   fallback; `tokenType` is kept; other fields and stderr warnings on success are ignored.
+//!   fallback, read in the zone `TZ` (from the injected `Env`) or `/etc/localtime` names, resolved
+//!   only then and with bounded reads (`TZ=/dev/zero` or a FIFO means UTC, never a hang);
+//!   `tokenType` is kept; other fields and stderr warnings on success are ignored.
 //!
 //! The credential does not cache tokens and does not apply tenant allow-lists: credchain's
 //! middleware does that for every provider.
@@ -72,9 +78,10 @@
 //!
 //! | situation | kind | message says |
 //! |---|---|---|
-//! | not exactly one scope; bad characters in scope, tenant or subscription | `InvalidInput` | what is wrong; nothing was run |
+//! | not exactly one scope; bad characters in scope, tenant or subscription; claims not `{…}` | `InvalidInput` | what is wrong; nothing was run |
 //! | `az` not on `PATH` or in the usual places; exit status 127; `'az' is not recognized` | `Unavailable` | "Azure CLI not found on path", where it looked, how to install |
 //! | configured [`az_path`](AzureCliCredentialBuilder::az_path) missing | `Unavailable` | the path |
+//! | `az` in an install location that others could write | `Unavailable` | the path, what is wrong, `chmod go-w …` |
 //! | stderr mentions `az login` / `az account set` without an `AADSTS` code | `Unavailable` | what az said; run `az login` |
 //! | the request carries a claims challenge | `Unavailable` | the exact `az login --claims-challenge … [--tenant …] --scope …` command |
 //! | `process_timeout` passed | `Unavailable` | raise `process_timeout` |
@@ -100,6 +107,7 @@ mod credential;
 mod install;
 mod parse;
 mod timezone;
+mod version;
 
 pub use builder::AzureCliCredentialBuilder;
 pub use credential::{AzureCliCredential, DEFAULT_PROCESS_TIMEOUT, NAME};

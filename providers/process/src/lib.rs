@@ -3,10 +3,10 @@
 //! for every CLI-based provider, so each gets the same guarantees:
 //!
 //! * **Finding it** ([`locate`]): the configured path, else `PATH` (read through the injected
-//!   [`Env`](credchain_core::Env); relative entries resolve against the safe working directory),
+//!   [`credchain_core::Env`]; relative entries resolve against the safe working directory),
 //!   else the tool's usual install directories, whose programs must pass [`check_trusted`]
 //!   (Unix: owned by root or you, not writable by others).
-//! * **Running it** ([`run`]): directly, never through a shell; stdin on nothing; from a
+//! * **Running it** ([`run()`]): directly, never through a shell; stdin on nothing; from a
 //!   directory nobody can plant a program in ([`default_working_dir`]); with `NO_COLOR=1` plus the
 //!   tool's own variables; with exactly the injected environment when it is a map; retried
 //!   briefly while the executable is "text file busy" (`ETXTBSY`).

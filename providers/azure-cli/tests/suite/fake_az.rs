@@ -768,3 +768,107 @@ async fn an_az_still_open_for_writing_is_retried_not_reported() {
     assert_eq!(t.secret(), sample_token());
     release.join().expect("writer thread");
 }
+
+#[tokio::test]
+async fn az_version_runs_through_the_bounded_runner() {
+    let fake = FakeAz::new(
+        r#"[ "$1 $2 $3" = 'version --output json' ] || exit 9
+printf '{"azure-cli": "2.91.0", "extensions": {}}'"#,
+    );
+    let version = credential_for(&fake)
+        .az_version(Duration::from_secs(30))
+        .await
+        .expect("version");
+    assert_eq!(version, "2.91.0");
+
+    let failing = FakeAz::new("exit 3");
+    let err = credential_for(&failing)
+        .az_version(Duration::from_secs(30))
+        .await
+        .expect_err("fails");
+    assert!(err.is_unavailable() && err.message().contains("failed"), "{err}");
+}
+
+#[tokio::test]
+async fn az_version_stops_a_flooding_az() {
+    // Issue 14.2: doctor read `az version`'s stdout unbounded (1.5 GB). Now it is capped and
+    // az is stopped; `cat /dev/zero` never ends on its own, so only the cap can end this run.
+    let fake = FakeAz::new("cat /dev/zero");
+    let err = credential_for(&fake)
+        .az_version(Duration::from_secs(60))
+        .await
+        .expect_err("flood");
+    assert!(err.message().contains("printed more than 1024 KiB"), "{err}");
+    assert!(
+        gone_within(fake.pid_file("pid"), Duration::from_secs(10)).await,
+        "the flooding az was not stopped"
+    );
+}
+
+#[tokio::test]
+async fn az_version_kills_a_hanging_az_and_its_children() {
+    // Issue 14.2: a hanging `az version` left a grandchild behind.
+    let fake = FakeAz::new("sleep 300 &\necho $! > \"$d/grandchild\"\nsleep 300");
+    let err = credential_for(&fake)
+        .az_version(Duration::from_millis(500))
+        .await
+        .expect_err("hangs");
+    assert!(err.message().contains("did not answer within"), "{err}");
+    for name in ["pid", "grandchild"] {
+        assert!(
+            gone_within(fake.pid_file(name), Duration::from_secs(10)).await,
+            "{name} survived the time limit"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_az_in_a_writable_install_dir_is_refused_and_never_run() {
+    // Issue 14.13: `~/.local/bin` is searched when `PATH` has no az. If anyone may write there,
+    // the az in it may have been planted: refuse it, name it and say how to fix it.
+    if [
+        "/opt/homebrew/bin/az",
+        "/usr/local/bin/az",
+        "/usr/bin/az",
+        "/bin/az",
+    ]
+    .iter()
+    .any(|p| std::path::Path::new(p).exists())
+    {
+        eprintln!("skipped: az is installed in an earlier well-known location on this machine");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::tempdir().expect("tempdir");
+    let bin = home.path().join(".local/bin");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    let fake = FakeAz::sample("ok_scope");
+    let planted = bin.join("az");
+    std::fs::copy(fake.path(), &planted).expect("copy");
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let home_s = home.path().to_string_lossy().into_owned();
+    // The fake's tools are on `PATH`; az is not (checked above).
+    let c = AzureCliCredential::builder()
+        .env(Env::from_pairs([("PATH", TOOLS_PATH), ("HOME", home_s.as_str())]))
+        .build()
+        .expect("valid");
+    let err = c
+        .get_token(&[ARM], &TokenRequestOptions::new())
+        .await
+        .expect_err("untrusted");
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+    let message = err.message();
+    assert!(
+        message.contains(&format!("`{}`", planted.display())) && message.contains("chmod go-w"),
+        "{err}"
+    );
+    assert!(!fake.ran(), "the planted az ran");
+
+    // Fixed permissions: the same az is used.
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let token = c
+        .get_token(&[ARM], &TokenRequestOptions::new())
+        .await
+        .expect("trusted now");
+    assert_eq!(token.secret(), sample_token());
+}
