@@ -59,8 +59,12 @@ impl AzureDeveloperCliCredentialBuilder {
         self
     }
 
-    /// How long `azd` may run before it (and everything it started) is killed. Default 10 s. A
-    /// shorter caller deadline ([`TokenRequestOptions::with_deadline`](credchain_core::TokenRequestOptions::with_deadline)) wins.
+    /// How long `azd` may run before it (and everything it started) is killed. Default 10 s.
+    ///
+    /// A request's deadline ([`TokenRequestOptions::with_deadline`](credchain_core::TokenRequestOptions::with_deadline))
+    /// wins when it is sooner. Without this option the request's deadline also replaces the
+    /// default when it is later (so `credchain doctor --timeout 30` gives azd 30 s); once set,
+    /// this caps every request.
     pub fn process_timeout(mut self, timeout: Duration) -> Self {
         self.process_timeout = Some(timeout);
         self
@@ -105,6 +109,7 @@ impl AzureDeveloperCliCredentialBuilder {
             validate::tenant_id(t).map_err(|m| Error::invalid_input(NAME, format!("`tenant_id`: {m}")))?;
             not_a_flag("`tenant_id`", t)?;
         }
+        let process_timeout_configured = self.process_timeout.is_some();
         let process_timeout = self.process_timeout.unwrap_or(DEFAULT_PROCESS_TIMEOUT);
         if process_timeout.is_zero() {
             return Err(Error::invalid_input(
@@ -116,6 +121,7 @@ impl AzureDeveloperCliCredentialBuilder {
             inner: Arc::new(Config {
                 tenant_id: tenant_id.map(String::into_boxed_str),
                 process_timeout,
+                process_timeout_configured,
                 // azd runs in the safe working directory: pin a relative path to where it was given.
                 azd_path: self.azd_path.map(|p| std::path::absolute(&p).unwrap_or(p)),
                 env: self.env.unwrap_or_default(),

@@ -51,6 +51,8 @@ pub struct AzureDeveloperCliCredential {
 pub(crate) struct Config {
     pub(crate) tenant_id: Option<Box<str>>,
     pub(crate) process_timeout: Duration,
+    /// `false` when `process_timeout` is the default: then a request's deadline replaces it.
+    pub(crate) process_timeout_configured: bool,
     pub(crate) azd_path: Option<PathBuf>,
     pub(crate) env: Env,
     pub(crate) working_dir: Option<PathBuf>,
@@ -93,6 +95,7 @@ impl AzureDeveloperCliCredential {
             inner: Arc::new(Config {
                 tenant_id: None,
                 process_timeout: DEFAULT_PROCESS_TIMEOUT,
+                process_timeout_configured: false,
                 azd_path: None,
                 env: Env::Process,
                 working_dir: None,
@@ -105,7 +108,9 @@ impl AzureDeveloperCliCredential {
         AzureDeveloperCliCredentialBuilder::default()
     }
 
-    /// How long `azd` may run.
+    /// How long `azd` may run: the configured or default time limit. Without a configured one, a
+    /// request's own deadline replaces it (see
+    /// [`process_timeout`](AzureDeveloperCliCredentialBuilder::process_timeout)).
     pub fn process_timeout(&self) -> Duration {
         self.inner.process_timeout
     }
@@ -168,6 +173,17 @@ fn build_args(scopes: &[&str], tenant: Option<&str>, claims: Option<&str>) -> Ve
     args
 }
 
+/// When `azd` must be stopped and whose limit that is: the sooner of the request's deadline and
+/// `process_timeout`, except that a request's deadline replaces the *default* `process_timeout`
+/// even when it is later (the same rule as the Azure CLI provider).
+fn run_deadline(config: &Config, started: Instant, requested: Option<Instant>) -> (Instant, Limit) {
+    let own = deadline_after(started, config.process_timeout);
+    match requested {
+        Some(d) if d < own || !config.process_timeout_configured => (d, Limit::CallerDeadline),
+        _ => (own, Limit::ProcessTimeout(config.process_timeout)),
+    }
+}
+
 fn safe_working_dir(config: &Config) -> Result<PathBuf, Error> {
     if let Some(dir) = &config.working_dir {
         return Ok(dir.clone());
@@ -203,11 +219,7 @@ impl TokenCredential for AzureDeveloperCliCredential {
         }
 
         let started = Instant::now();
-        let own_deadline = deadline_after(started, config.process_timeout);
-        let (deadline, limit) = match options.deadline() {
-            Some(d) if d < own_deadline => (d, Limit::CallerDeadline),
-            _ => (own_deadline, Limit::ProcessTimeout(config.process_timeout)),
-        };
+        let (deadline, limit) = run_deadline(config, started, options.deadline());
         if limit == Limit::CallerDeadline && deadline <= started {
             return Err(Error::timeout(
                 NAME,
@@ -292,6 +304,39 @@ mod tests {
                 format!("{base} {expected}")
             );
         }
+    }
+
+    #[test]
+    fn a_request_deadline_replaces_only_the_default_process_timeout() {
+        let now = Instant::now();
+        let (later, sooner) = (now + Duration::from_secs(30), now + Duration::from_secs(3));
+        let default = AzureDeveloperCliCredential::new();
+        assert_eq!(
+            run_deadline(&default.inner, now, Some(later)),
+            (later, Limit::CallerDeadline)
+        );
+        assert_eq!(
+            run_deadline(&default.inner, now, Some(sooner)),
+            (sooner, Limit::CallerDeadline)
+        );
+        let ten = Limit::ProcessTimeout(DEFAULT_PROCESS_TIMEOUT);
+        assert_eq!(
+            run_deadline(&default.inner, now, None),
+            (now + DEFAULT_PROCESS_TIMEOUT, ten)
+        );
+        // A configured limit caps every request, even one with a later deadline.
+        let capped = AzureDeveloperCliCredential::builder()
+            .process_timeout(Duration::from_secs(10))
+            .build()
+            .expect("valid");
+        assert_eq!(
+            run_deadline(&capped.inner, now, Some(later)),
+            (now + DEFAULT_PROCESS_TIMEOUT, ten)
+        );
+        assert_eq!(
+            run_deadline(&capped.inner, now, Some(sooner)),
+            (sooner, Limit::CallerDeadline)
+        );
     }
 
     #[test]

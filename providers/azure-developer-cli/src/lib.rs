@@ -41,8 +41,10 @@
 //!   [`azd_path`](AzureDeveloperCliCredentialBuilder::azd_path), else `PATH`, else the usual
 //!   install locations; executed directly (no shell) with stdin on nothing, from `/bin`
 //!   (`%SYSTEMROOT%` on Windows), with `NO_COLOR=1`; stdout capped at 1 MiB, stderr at 64 KiB; the
-//!   whole process group is killed at [`process_timeout`](AzureDeveloperCliCredentialBuilder::process_timeout)
-//!   (10 s) or at the request's deadline when that is sooner, and when the future is dropped.
+//!   whole process group is killed when the future is dropped and at the time limit: the request's
+//!   deadline when sooner than [`process_timeout`](AzureDeveloperCliCredentialBuilder::process_timeout)
+//!   (10 s); a request's deadline also replaces the *default* 10 s when later, while a configured
+//!   `process_timeout` caps every request.
 //! * **Output**: stdout `{"token": "…", "expiresOn": "<RFC 3339>"}`; `expiresOn` is read as the
 //!   instant it names (`Z` or an offset), never as local time.
 //!
@@ -55,7 +57,7 @@
 //! | azd says "not logged in, run \`azd auth login\`" (no `AADSTS` code) | `Unavailable` | what azd said; run `azd auth login` |
 //! | claims sent to an azd older than 1.18.1 (`unknown flag: --claims`) | `Unavailable` | upgrade azd to 1.18.1 or later |
 //! | `process_timeout` passed | `Unavailable` | raise `process_timeout` |
-//! | the request's deadline passed | `Timeout` | the deadline passed; the process was stopped |
+//! | the request's deadline passed (it was the limit) | `Timeout` | the deadline passed; the process was stopped |
 //! | `azd` could not be executed | `Unavailable` | the path |
 //! | any other failure (an `AADSTS` error, network, …) | `AuthenticationFailed` | the exit status and azd's messages without JSON (message, error, suggestion, links), ≤ 800 chars, JWTs hidden |
 //! | exit 0 but stdout is not a token | `AuthenticationFailed` | "unexpected output" and what was wrong, never the output |
