@@ -178,7 +178,7 @@ pub(crate) fn run_error(e: RunError, found: &Found, limit: Limit, elapsed: Durat
 }
 
 /// `10 s`, `1.5 s`, `300 ms`.
-fn human(d: Duration) -> String {
+pub(crate) fn human(d: Duration) -> String {
     if d < Duration::from_secs(1) {
         format!("{} ms", d.as_millis())
     } else if d.subsec_millis() == 0 {

@@ -184,7 +184,7 @@ fn run_deadline(config: &Config, started: Instant, requested: Option<Instant>) -
     }
 }
 
-fn safe_working_dir(config: &Config) -> Result<PathBuf, Error> {
+pub(crate) fn safe_working_dir(config: &Config) -> Result<PathBuf, Error> {
     if let Some(dir) = &config.working_dir {
         return Ok(dir.clone());
     }

@@ -48,6 +48,10 @@
 //! * **Output**: stdout `{"token": "…", "expiresOn": "<RFC 3339>"}`; `expiresOn` is read as the
 //!   instant it names (`Z` or an offset), never as local time.
 //!
+//! For diagnostics (`credchain doctor`): [`locate_azd`](AzureDeveloperCliCredential::locate_azd),
+//! [`command_args`](AzureDeveloperCliCredential::command_args) and
+//! [`azd_version`](AzureDeveloperCliCredential::azd_version) show what would run, without a token.
+//!
 //! # Errors
 //!
 //! | situation | kind | message says |
@@ -78,6 +82,7 @@ mod credential;
 mod install;
 mod output;
 mod stderr;
+mod version;
 
 pub use builder::AzureDeveloperCliCredentialBuilder;
 pub use credential::{AzureDeveloperCliCredential, DEFAULT_PROCESS_TIMEOUT, NAME};

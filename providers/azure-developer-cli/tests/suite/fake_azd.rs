@@ -369,3 +369,37 @@ async fn output_that_is_not_a_token_never_shows_it() {
         e.message()
     );
 }
+
+#[tokio::test]
+async fn azd_version_for_doctor() {
+    // `azd version --output json`, azd 1.23-1.29 (`contracts.VersionResult`, indented).
+    let fake = FakeAzd::new(
+        "printf '{\\n  \"azd\": {\\n    \"version\": \"1.23.7\",\\n    \"commit\": \"a1b2c3d\"\\n  }\\n}\\n'",
+    );
+    let credential = credential_for(&fake);
+    assert_eq!(
+        credential
+            .azd_version(Duration::from_secs(10))
+            .await
+            .expect("version"),
+        "1.23.7"
+    );
+    assert_eq!(fake.argv().join(" "), "version --output json");
+
+    let hangs = FakeAzd::new("sleep 60 &\necho $! > \"$d/child\"\nwait");
+    let e = credential_for(&hangs)
+        .azd_version(Duration::from_millis(300))
+        .await
+        .expect_err("hangs");
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+    assert!(
+        e.message().contains("did not answer within 300 ms"),
+        "{}",
+        e.message()
+    );
+    let child = hangs.pid_file("child");
+    assert!(
+        gone_within(child, Duration::from_secs(5)).await,
+        "child {child} survived"
+    );
+}
