@@ -8,7 +8,7 @@
 //! | azd | error line(s) |
 //! |---|---|
 //! | every version | a plain error: `{"type":"consoleMessage","timestamp":"<RFC 3339 nano>","data":{"message":"\nERROR: <error>\n"}}` (also how "not logged in, run `azd auth login` to login" comes) |
-//! | 1.23.0–1.23.6 | an error with a suggestion: the same line, the suggestion after a newline in `message` |
+//! | 1.23.0–1.23.6 | an error with a suggestion: the same line, `message` being `\nERROR: fetching token: <error>\nSuggestion: <suggestion>\n` |
 //! | 1.23.7–1.23.15 | an error with a suggestion: an empty `consoleMessage` line (`"message":"\n"`), then `{"error":"…","suggestion":"…"}` (`ux.ErrorWithSuggestion.MarshalJSON`) |
 //! | 1.24.0–1.24.1 | the empty line is no longer written (`AskerConsole.Message` skips `""` in JSON mode): one `{"error":"…","suggestion":"…"}` line |
 //! | 1.24.2–1.29 | one `{"error":"…","message":"…","suggestion":"…","links":[{"url":"…","title":"…"}]}` line |

@@ -118,15 +118,22 @@ async fn every_stderr_form_is_understood_and_shown_cleanly() {
                 .to_owned(),
         ),
         (
-            "expired_1_23_0",
+            "unknown_tenant",
             ErrorKind::AuthenticationFailed,
-            "`azd auth token` failed with exit status 1: AADSTS70043: The refresh token has expired"
+            "`azd auth token` failed with exit status 1: fetching token: failed to authenticate: \
+             (invalid_request) AADSTS90002: Tenant 'nope.onmicrosoft.com' not found."
                 .to_owned(),
         ),
         (
             "expired_1_23_0",
             ErrorKind::AuthenticationFailed,
-            format!("Timestamp: 2026-11-27 15:20:31Z login expired, run `azd auth login --scope {VAULT}`"),
+            "`azd auth token` failed with exit status 1: fetching token: AADSTS70043: The refresh token"
+                .to_owned(),
+        ),
+        (
+            "expired_1_23_0",
+            ErrorKind::AuthenticationFailed,
+            format!("Timestamp: 2026-11-27 15:20:31Z {suggestion}"),
         ),
         (
             "expired_1_23_7",
