@@ -13,10 +13,12 @@ use super::{DRIP, Expect, HttpRow, SECRET, check, ok_body, report, row};
 
 /// The body cap of managed identity responses (64 KiB, README), as the error names it.
 const MI_BODY_CAP: &str = "larger than 65536 bytes";
+/// An answer that came but could not be read is not called "no response".
+const UNUSABLE: &str = "no usable response from";
 
-/// The table for one source. Answers that are not HTTP, or cut short, count as "no response":
-/// for IMDS used alone that is *unavailable* (lib.rs's error table; no proof IMDS is there),
-/// for App Service *transient*.
+/// The table for one source. Answers that are not HTTP, cut short or over the cap are treated
+/// like no answer: for IMDS used alone that is *unavailable* (lib.rs's error table: nothing
+/// proves IMDS is there), for App Service *transient*.
 fn table(source: &'static str) -> Vec<HttpRow> {
     use ErrorKind::*;
     use Expect::*;
@@ -33,22 +35,25 @@ fn table(source: &'static str) -> Vec<HttpRow> {
         row(
             "flood body",
             Misbehaviour::FloodBody,
-            Fails(no_answer, &[MI_BODY_CAP]),
+            Fails(no_answer, &[UNUSABLE, MI_BODY_CAP]),
         ),
         row(
             "flood headers",
             Misbehaviour::FloodHeaders,
-            Fails(no_answer, &["message head is too large"]),
+            Fails(no_answer, &[UNUSABLE, "message head is too large"]),
         ),
         row(
             "early close",
             Misbehaviour::EarlyClose,
-            Fails(no_answer, &["end of file before message length reached"]),
+            Fails(
+                no_answer,
+                &[UNUSABLE, "end of file before message length reached"],
+            ),
         ),
         row(
             "garbage bytes",
             Misbehaviour::Garbage,
-            Fails(no_answer, &["invalid HTTP"]),
+            Fails(no_answer, &[UNUSABLE, "invalid HTTP"]),
         ),
         row(
             "200 not JSON",
