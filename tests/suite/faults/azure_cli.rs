@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use credchain::{AzureCliCredential, Env, ErrorKind};
+use credchain::{AzureCliCredential, Env, ErrorKind, TokenCache, TokenCredential};
 
 use super::{Expect, TOKEN, check, report};
 
@@ -16,15 +16,30 @@ const STDOUT_CAP: &str = "more than 1024 KiB on stdout";
 /// A PATH for the scripts' own tools.
 const TOOLS_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
-/// One row: a name, the fake `az`'s shell body (`{TOKEN}` stands for the token), the outcome.
+/// One row: a name, the fake `az`'s shell body (`{TOKEN}` stands for the token), the outcome,
+/// and whether the credential is asked through credchain's token cache (whose shared load runs
+/// without the caller's deadline: the caller gives up, the load is dropped, `az` must die).
 struct AzRow {
     name: &'static str,
     script: &'static str,
     expect: Expect,
+    behind_cache: bool,
 }
 
 fn az(name: &'static str, script: &'static str, expect: Expect) -> AzRow {
-    AzRow { name, script, expect }
+    AzRow {
+        name,
+        script,
+        expect,
+        behind_cache: false,
+    }
+}
+
+fn az_behind_cache(name: &'static str, script: &'static str, expect: Expect) -> AzRow {
+    AzRow {
+        behind_cache: true,
+        ..az(name, script, expect)
+    }
 }
 
 /// `az`'s JSON with `expires_on` replaced by `expires_on`.
@@ -126,6 +141,19 @@ fn table() -> Vec<AzRow> {
         ),
         az("expires_on i64::MAX", az_json!("9223372036854775807"), Token),
         az("expires_on year 9999", az_json!("253402300799"), Token),
+        az_behind_cache(
+            "hang, behind the token cache",
+            "sleep 30 & wait",
+            Fails(
+                Timeout,
+                &["the caller's deadline passed while waiting for a token"],
+            ),
+        ),
+        az_behind_cache(
+            "stdout flood, behind the token cache",
+            "yes '{TOKEN}'",
+            Fails(AuthenticationFailed, &[UNEXPECTED, STDOUT_CAP]),
+        ),
     ]
 }
 
@@ -171,7 +199,13 @@ async fn survivors(marker: &str) -> Vec<u32> {
 #[tokio::test]
 async fn azure_cli_credential_survives_hostile_az_scripts() {
     let mut problems = Vec::new();
-    for (i, AzRow { name, script, expect }) in table().into_iter().enumerate() {
+    for (i, row) in table().into_iter().enumerate() {
+        let AzRow {
+            name,
+            script,
+            expect,
+            behind_cache,
+        } = row;
         let dir = tempfile::tempdir().expect("temp dir");
         let path = fake_az(dir.path(), script);
         let marker = format!("CREDCHAIN_FAULT_MARKER={}-{i}", std::process::id());
@@ -181,12 +215,17 @@ async fn azure_cli_credential_survives_hostile_az_scripts() {
             ("HOME", &dir.path().display().to_string()),
             (key, value),
         ]);
-        let make = || {
-            AzureCliCredential::builder()
+        let make = || -> Box<dyn TokenCredential> {
+            let credential = AzureCliCredential::builder()
                 .az_path(&path)
                 .env(env.clone())
                 .build()
-                .expect("AzureCliCredential builds")
+                .expect("AzureCliCredential builds");
+            if behind_cache {
+                Box::new(TokenCache::new(credential))
+            } else {
+                Box::new(credential)
+            }
         };
         problems.extend(check(name, expect, &[], make).await);
         let left = survivors(&marker).await;
