@@ -25,8 +25,11 @@ const FLOOD_CHUNK: usize = 64 * 1024;
 pub enum Misbehaviour {
     /// Never answers (the connection stays open until the client leaves).
     Hang,
-    /// Sends a plausible `200` JSON response one byte per interval, without end.
+    /// Sends a plausible `200` JSON response one byte per interval, without end, from its
+    /// first byte (the status line never completes in time).
     Drip(Duration),
+    /// Sends the `200` head at once, then its JSON body one byte per interval, without end.
+    DripBody(Duration),
     /// A `200` with no length and a body that never ends, written as fast as it is read.
     FloodBody,
     /// A `200` whose header section never ends.
@@ -214,9 +217,17 @@ async fn misbehave<S: AsyncWrite + Unpin>(
     const OK_HEAD: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n";
     match misbehaviour {
         Misbehaviour::Hang => std::future::pending().await,
-        Misbehaviour::Drip(interval) => {
+        Misbehaviour::Drip(interval) | Misbehaviour::DripBody(interval) => {
             let body = b"{\"token_type\":\"Bearer\",\"access_token\":\"";
-            for byte in OK_HEAD.iter().chain(body).chain(std::iter::repeat(&b'x')) {
+            let mut bytes: Box<dyn Iterator<Item = &u8> + Send> =
+                Box::new(body.iter().chain(std::iter::repeat(&b'x')));
+            if matches!(misbehaviour, Misbehaviour::Drip(_)) {
+                bytes = Box::new(OK_HEAD.iter().chain(bytes));
+            } else {
+                stream.write_all(OK_HEAD).await?;
+                stream.flush().await?;
+            }
+            for byte in bytes {
                 stream.write_all(&[*byte]).await?;
                 stream.flush().await?;
                 tokio::time::sleep(*interval).await;

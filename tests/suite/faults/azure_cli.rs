@@ -53,6 +53,7 @@ macro_rules! az_json {
     };
 }
 
+#[rustfmt::skip] // one row per line
 fn table() -> Vec<AzRow> {
     use ErrorKind::*;
     use Expect::*;
@@ -64,96 +65,25 @@ fn table() -> Vec<AzRow> {
     const BAD_EXPIRES_ON: &[&str] = &[UNEXPECTED, "`expires_on` is not a whole number of seconds"];
     vec![
         az("hang", "sleep 30", Fails(Timeout, DEADLINE_PASSED)),
-        az(
-            "hang with a grandchild",
-            "sleep 30 & wait",
-            Fails(Timeout, DEADLINE_PASSED),
-        ),
-        az(
-            "slow drip",
-            "while :; do printf '{'; sleep 0.1; done",
-            Fails(Timeout, DEADLINE_PASSED),
-        ),
-        az(
-            "stdout flood",
-            "yes '{TOKEN}'",
-            Fails(AuthenticationFailed, &[UNEXPECTED, STDOUT_CAP, "stopped"]),
-        ),
-        az(
-            "stdout flood of NULs",
-            "cat /dev/zero",
-            Fails(AuthenticationFailed, &[UNEXPECTED, STDOUT_CAP]),
-        ),
-        az(
-            "stderr flood, then exit 1",
-            "head -c 50000000 /dev/zero >&2; exit 1",
-            Fails(AuthenticationFailed, &["failed with exit status 1"]),
-        ),
-        az(
-            "stderr flood without end",
-            "yes '{TOKEN}' >&2",
-            Fails(Timeout, DEADLINE_PASSED),
-        ),
-        az(
-            "killed by SIGKILL mid-output",
-            r#"printf '{"accessToken":"{TOKEN}","expires_on":'; kill -9 $$"#,
-            Fails(AuthenticationFailed, &["killed by signal 9"]),
-        ),
-        az(
-            "killed by SIGSEGV",
-            "kill -SEGV $$",
-            Fails(AuthenticationFailed, &["killed by signal 11"]),
-        ),
-        az(
-            "exits 0 mid-JSON",
-            r#"printf '{"accessToken":"{TOKEN}","expires_on":'"#,
-            Fails(AuthenticationFailed, &[UNEXPECTED, "not JSON"]),
-        ),
-        az(
-            "exits, a child keeps stdout open",
-            concat!("sleep 30 &\n", az_json!("4102444800")),
-            Token,
-        ),
-        az(
-            "garbage bytes",
-            "head -c 4096 /dev/urandom",
-            Fails(AuthenticationFailed, &[UNEXPECTED, "not UTF-8"]),
-        ),
-        az(
-            "not JSON",
-            "echo 'Hello {TOKEN}'",
-            Fails(AuthenticationFailed, &[UNEXPECTED, "not JSON"]),
-        ),
-        az(
-            "expires_on 1e300",
-            az_json!("1e300"),
-            Fails(AuthenticationFailed, BAD_EXPIRES_ON),
-        ),
-        az(
-            "expires_on u64::MAX",
-            az_json!("18446744073709551615"),
-            Fails(AuthenticationFailed, BAD_EXPIRES_ON),
-        ),
-        az(
-            "expires_on negative",
-            az_json!("-1"),
-            Fails(AuthenticationFailed, BAD_EXPIRES_ON),
-        ),
+        az("hang with a grandchild", "sleep 30 & wait", Fails(Timeout, DEADLINE_PASSED)),
+        az("slow drip", "while :; do printf '{'; sleep 0.1; done", Fails(Timeout, DEADLINE_PASSED)),
+        az("stdout flood", "yes '{TOKEN}'", Fails(AuthenticationFailed, &[UNEXPECTED, STDOUT_CAP, "stopped"])),
+        az("stdout flood of NULs", "cat /dev/zero", Fails(AuthenticationFailed, &[UNEXPECTED, STDOUT_CAP])),
+        az("stderr flood, then exit 1", "head -c 50000000 /dev/zero >&2; exit 1", Fails(AuthenticationFailed, &["failed with exit status 1"])),
+        az("stderr flood without end", "yes '{TOKEN}' >&2", Fails(Timeout, DEADLINE_PASSED)),
+        az("killed by SIGKILL mid-output", r#"printf '{"accessToken":"{TOKEN}","expires_on":'; kill -9 $$"#, Fails(AuthenticationFailed, &["killed by signal 9"])),
+        az("killed by SIGSEGV", "kill -SEGV $$", Fails(AuthenticationFailed, &["killed by signal 11"])),
+        az("exits 0 mid-JSON", r#"printf '{"accessToken":"{TOKEN}","expires_on":'"#, Fails(AuthenticationFailed, &[UNEXPECTED, "not JSON"])),
+        az("exits, a child keeps stdout open", concat!("sleep 30 &\n", az_json!("4102444800")), Token),
+        az("garbage bytes", "head -c 4096 /dev/urandom", Fails(AuthenticationFailed, &[UNEXPECTED, "not UTF-8"])),
+        az("not JSON", "echo 'Hello {TOKEN}'", Fails(AuthenticationFailed, &[UNEXPECTED, "not JSON"])),
+        az("expires_on 1e300", az_json!("1e300"), Fails(AuthenticationFailed, BAD_EXPIRES_ON)),
+        az("expires_on u64::MAX", az_json!("18446744073709551615"), Fails(AuthenticationFailed, BAD_EXPIRES_ON)),
+        az("expires_on negative", az_json!("-1"), Fails(AuthenticationFailed, BAD_EXPIRES_ON)),
         az("expires_on i64::MAX", az_json!("9223372036854775807"), Token),
         az("expires_on year 9999", az_json!("253402300799"), Token),
-        az_behind_cache(
-            "hang, behind the token cache",
-            "sleep 30 & wait",
-            Fails(
-                Timeout,
-                &["the caller's deadline passed while waiting for a token"],
-            ),
-        ),
-        az_behind_cache(
-            "stdout flood, behind the token cache",
-            "yes '{TOKEN}'",
-            Fails(AuthenticationFailed, &[UNEXPECTED, STDOUT_CAP]),
-        ),
+        az_behind_cache("hang, behind the token cache", "sleep 30 & wait", Fails(Timeout, &["the caller's deadline passed while waiting for a token"])),
+        az_behind_cache("stdout flood, behind the token cache", "yes '{TOKEN}'", Fails(AuthenticationFailed, &[UNEXPECTED, STDOUT_CAP])),
     ]
 }
 

@@ -19,6 +19,7 @@ const UNUSABLE: &str = "no usable response from";
 /// The table for one source. Answers that are not HTTP, cut short or over the cap are treated
 /// like no answer: for IMDS used alone that is *unavailable* (lib.rs's error table: nothing
 /// proves IMDS is there), for App Service *transient*.
+#[rustfmt::skip] // one row per line
 fn table(source: &'static str) -> Vec<HttpRow> {
     use ErrorKind::*;
     use Expect::*;
@@ -32,77 +33,20 @@ fn table(source: &'static str) -> Vec<HttpRow> {
     vec![
         row("hang", Misbehaviour::Hang, Fails(Timeout, deadline)),
         row("slow drip", Misbehaviour::Drip(DRIP), Fails(Timeout, deadline)),
-        row(
-            "flood body",
-            Misbehaviour::FloodBody,
-            Fails(no_answer, &[UNUSABLE, MI_BODY_CAP]),
-        ),
-        row(
-            "flood headers",
-            Misbehaviour::FloodHeaders,
-            Fails(no_answer, &[UNUSABLE, "message head is too large"]),
-        ),
-        row(
-            "early close",
-            Misbehaviour::EarlyClose,
-            Fails(
-                no_answer,
-                &[UNUSABLE, "end of file before message length reached"],
-            ),
-        ),
-        row(
-            "garbage bytes",
-            Misbehaviour::Garbage,
-            Fails(no_answer, &[UNUSABLE, "invalid HTTP"]),
-        ),
-        row(
-            "200 not JSON",
-            ok_body("<html>{TOKEN}</html>"),
-            Fails(
-                AuthenticationFailed,
-                &["answered 200", "not a JSON token response"],
-            ),
-        ),
-        row(
-            "expires_in 1e300",
-            ok_body(r#"{"access_token":"{TOKEN}","expires_in":1e300}"#),
-            Fails(AuthenticationFailed, BAD_EXPIRES_IN),
-        ),
-        row(
-            "expires_in u64::MAX",
-            ok_body(r#"{"access_token":"{TOKEN}","expires_in":18446744073709551615}"#),
-            Fails(AuthenticationFailed, BAD_EXPIRES_IN),
-        ),
-        row(
-            "expires_in i64::MAX",
-            ok_body(r#"{"access_token":"{TOKEN}","expires_in":"9223372036854775807"}"#),
-            Fails(AuthenticationFailed, BAD_EXPIRES_IN),
-        ),
-        row(
-            "expires_in negative",
-            ok_body(r#"{"access_token":"{TOKEN}","expires_in":-3600}"#),
-            Fails(AuthenticationFailed, BAD_EXPIRES_IN),
-        ),
-        row(
-            "expires_on 1e300",
-            ok_body(r#"{"access_token":"{TOKEN}","expires_on":1e300}"#),
-            Fails(AuthenticationFailed, &["answered 200", "`expires_on`"]),
-        ),
-        row(
-            "expires_on u64::MAX",
-            ok_body(r#"{"access_token":"{TOKEN}","expires_on":"18446744073709551615"}"#),
-            Fails(AuthenticationFailed, &["answered 200", "`expires_on`"]),
-        ),
-        row(
-            "expires_on year 9999",
-            ok_body(r#"{"access_token":"{TOKEN}","expires_on":"253402300799"}"#),
-            Token,
-        ),
-        row(
-            "refresh_in u64::MAX",
-            ok_body(r#"{"access_token":"{TOKEN}","expires_in":3600,"refresh_in":18446744073709551615}"#),
-            Token,
-        ),
+        row("slow drip of the body", Misbehaviour::DripBody(DRIP), Fails(Timeout, deadline)),
+        row("flood body", Misbehaviour::FloodBody, Fails(no_answer, &[UNUSABLE, MI_BODY_CAP])),
+        row("flood headers", Misbehaviour::FloodHeaders, Fails(no_answer, &[UNUSABLE, "message head is too large"])),
+        row("early close", Misbehaviour::EarlyClose, Fails(no_answer, &[UNUSABLE, "end of file before message length reached"])),
+        row("garbage bytes", Misbehaviour::Garbage, Fails(no_answer, &[UNUSABLE, "invalid HTTP"])),
+        row("200 not JSON", ok_body("<html>{TOKEN}</html>"), Fails(AuthenticationFailed, &["answered 200", "not a JSON token response"])),
+        row("expires_in 1e300", ok_body(r#"{"access_token":"{TOKEN}","expires_in":1e300}"#), Fails(AuthenticationFailed, BAD_EXPIRES_IN)),
+        row("expires_in u64::MAX", ok_body(r#"{"access_token":"{TOKEN}","expires_in":18446744073709551615}"#), Fails(AuthenticationFailed, BAD_EXPIRES_IN)),
+        row("expires_in i64::MAX", ok_body(r#"{"access_token":"{TOKEN}","expires_in":"9223372036854775807"}"#), Fails(AuthenticationFailed, BAD_EXPIRES_IN)),
+        row("expires_in negative", ok_body(r#"{"access_token":"{TOKEN}","expires_in":-3600}"#), Fails(AuthenticationFailed, BAD_EXPIRES_IN)),
+        row("expires_on 1e300", ok_body(r#"{"access_token":"{TOKEN}","expires_on":1e300}"#), Fails(AuthenticationFailed, &["answered 200", "`expires_on`"])),
+        row("expires_on u64::MAX", ok_body(r#"{"access_token":"{TOKEN}","expires_on":"18446744073709551615"}"#), Fails(AuthenticationFailed, &["answered 200", "`expires_on`"])),
+        row("expires_on year 9999", ok_body(r#"{"access_token":"{TOKEN}","expires_on":"253402300799"}"#), Token),
+        row("refresh_in u64::MAX", ok_body(r#"{"access_token":"{TOKEN}","expires_in":3600,"refresh_in":18446744073709551615}"#), Token),
     ]
 }
 

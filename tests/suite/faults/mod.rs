@@ -76,84 +76,27 @@ pub fn ok_body(body: &str) -> Misbehaviour {
 /// The table every provider that talks to Microsoft Entra through `credchain-entra`
 /// (environment, VS Code, workload identity) must pass: the upstream and the client are the
 /// same, so are the outcomes.
+#[rustfmt::skip] // one row per line
 pub fn entra_table() -> Vec<HttpRow> {
     use ErrorKind::*;
     use Expect::*;
     const OUT_OF_RANGE: &[&str] = &["(HTTP 200)", "`expires_in` is out of range"];
     vec![
-        row(
-            "hang",
-            Misbehaviour::Hang,
-            Fails(Timeout, &[NO_ANSWER_IN_TIME, "1.5 s"]),
-        ),
-        row(
-            "slow drip",
-            Misbehaviour::Drip(DRIP),
-            Fails(Timeout, &[NO_ANSWER_IN_TIME]),
-        ),
-        row(
-            "flood body",
-            Misbehaviour::FloodBody,
-            Fails(Transient, &[HTTP_BODY_CAP]),
-        ),
-        row(
-            "flood headers",
-            Misbehaviour::FloodHeaders,
-            Fails(Transient, &["message head is too large"]),
-        ),
-        row(
-            "early close",
-            Misbehaviour::EarlyClose,
-            Fails(Transient, &["end of file before message length reached"]),
-        ),
-        row(
-            "garbage bytes",
-            Misbehaviour::Garbage,
-            Fails(Transient, &["invalid HTTP"]),
-        ),
-        row(
-            "200 not JSON",
-            ok_body("<html>{TOKEN}</html>"),
-            Fails(AuthenticationFailed, &["(HTTP 200)", "not JSON"]),
-        ),
-        row(
-            "expires_in 1e300",
-            ok_body(r#"{"access_token":"{TOKEN}","expires_in":1e300}"#),
-            Fails(AuthenticationFailed, OUT_OF_RANGE),
-        ),
-        row(
-            "expires_in u64::MAX",
-            ok_body(r#"{"access_token":"{TOKEN}","expires_in":18446744073709551615}"#),
-            Fails(AuthenticationFailed, OUT_OF_RANGE),
-        ),
-        row(
-            "expires_in i64::MAX",
-            ok_body(r#"{"access_token":"{TOKEN}","expires_in":9223372036854775807}"#),
-            Fails(AuthenticationFailed, OUT_OF_RANGE),
-        ),
-        row(
-            "expires_in negative",
-            ok_body(r#"{"access_token":"{TOKEN}","expires_in":-3600}"#),
-            Fails(
-                AuthenticationFailed,
-                &["(HTTP 200)", "`expires_in` is not a usable number of seconds"],
-            ),
-        ),
-        row(
-            "expires_on u64::MAX",
-            ok_body(r#"{"access_token":"{TOKEN}","expires_on":18446744073709551615}"#),
-            Fails(AuthenticationFailed, &["`expires_on` is out of range"]),
-        ),
-        row(
-            "expires_on year 9999",
-            ok_body(r#"{"access_token":"{TOKEN}","expires_on":253402300799}"#),
-            Token,
-        ),
-        row(
-            "refresh_in u64::MAX",
-            ok_body(r#"{"access_token":"{TOKEN}","expires_in":3600,"refresh_in":18446744073709551615}"#),
-            Token,
-        ),
+        row("hang", Misbehaviour::Hang, Fails(Timeout, &[NO_ANSWER_IN_TIME, "1.5 s"])),
+        row("slow drip", Misbehaviour::Drip(DRIP), Fails(Timeout, &[NO_ANSWER_IN_TIME])),
+        row("slow drip of the body", Misbehaviour::DripBody(DRIP), Fails(Timeout, &[NO_ANSWER_IN_TIME])),
+        row("flood body", Misbehaviour::FloodBody, Fails(Transient, &[HTTP_BODY_CAP])),
+        row("flood headers", Misbehaviour::FloodHeaders, Fails(Transient, &["message head is too large"])),
+        row("early close", Misbehaviour::EarlyClose, Fails(Transient, &["end of file before message length reached"])),
+        row("garbage bytes", Misbehaviour::Garbage, Fails(Transient, &["invalid HTTP"])),
+        row("200 not JSON", ok_body("<html>{TOKEN}</html>"), Fails(AuthenticationFailed, &["(HTTP 200)", "not JSON"])),
+        row("expires_in 1e300", ok_body(r#"{"access_token":"{TOKEN}","expires_in":1e300}"#), Fails(AuthenticationFailed, OUT_OF_RANGE)),
+        row("expires_in u64::MAX", ok_body(r#"{"access_token":"{TOKEN}","expires_in":18446744073709551615}"#), Fails(AuthenticationFailed, OUT_OF_RANGE)),
+        row("expires_in i64::MAX", ok_body(r#"{"access_token":"{TOKEN}","expires_in":9223372036854775807}"#), Fails(AuthenticationFailed, OUT_OF_RANGE)),
+        row("expires_in negative", ok_body(r#"{"access_token":"{TOKEN}","expires_in":-3600}"#), Fails(AuthenticationFailed, &["(HTTP 200)", "`expires_in` is not a usable number of seconds"])),
+        row("expires_on u64::MAX", ok_body(r#"{"access_token":"{TOKEN}","expires_on":18446744073709551615}"#), Fails(AuthenticationFailed, &["`expires_on` is out of range"])),
+        row("expires_on year 9999", ok_body(r#"{"access_token":"{TOKEN}","expires_on":253402300799}"#), Token),
+        row("refresh_in u64::MAX", ok_body(r#"{"access_token":"{TOKEN}","expires_in":3600,"refresh_in":18446744073709551615}"#), Token),
     ]
 }
 
