@@ -8,6 +8,8 @@ mod cache;
 mod chain;
 mod cli;
 mod default_credential;
+#[cfg(all(unix, feature = "azure-cli", feature = "environment", feature = "vscode"))]
+mod faults;
 mod load;
 mod single_flight_providers;
 mod tenant;

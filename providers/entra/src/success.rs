@@ -93,10 +93,18 @@ pub(crate) fn parse_success(
             Duration::from_secs(secs),
         ),
         (None, None) => {
-            return Err(UnexpectedResponse(format!(
-                "it has neither `expires_in` nor `expires_on` (fields: {})",
-                fields()
-            )));
+            // Present but unusable (negative, fractional-negative, text, `null`): say so, not
+            // that the field is missing.
+            let present = ["expires_in", "expires_on"]
+                .into_iter()
+                .find(|name| wire.fields.iter().any(|f| f == name));
+            return Err(UnexpectedResponse(match present {
+                Some(name) => format!("its `{name}` is not a usable number of seconds"),
+                None => format!(
+                    "it has neither `expires_in` nor `expires_on` (fields: {})",
+                    fields()
+                ),
+            }));
         }
     };
     let refresh_in = wire
@@ -344,6 +352,26 @@ mod tests {
             err.0,
             "it has neither `expires_in` nor `expires_on` (fields: access_token, refresh_token, token_type)"
         );
+    }
+
+    #[test]
+    fn an_unusable_expiry_is_named_not_called_missing() {
+        for (body, field) in [
+            (r#"{"access_token":"AT","expires_in":-3600}"#, "expires_in"),
+            (r#"{"access_token":"AT","expires_in":"soon"}"#, "expires_in"),
+            (r#"{"access_token":"AT","expires_on":-1}"#, "expires_on"),
+            (
+                r#"{"access_token":"AT","expires_in":null,"expires_on":-1}"#,
+                "expires_in",
+            ),
+        ] {
+            let err = parse_success(body.as_bytes(), at(T0)).expect_err(body);
+            assert_eq!(
+                err.0,
+                format!("its `{field}` is not a usable number of seconds"),
+                "{body}"
+            );
+        }
     }
 
     #[test]

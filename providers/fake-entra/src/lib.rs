@@ -16,6 +16,7 @@
 //! | [`LogCapture`] | captures `tracing` output at TRACE level, to assert that no secret is logged |
 //! | [`FakeManagedIdentity`], [`MiSource`] | a managed identity endpoint (IMDS, App Service, Arc, Azure ML, Cloud Shell) over loopback HTTP |
 //! | [`SilentListener`], [`refused_url`] | an endpoint that never answers, and one that refuses connections |
+//! | [`HostileServer`], [`Misbehaviour`] | an HTTP(S) endpoint that hangs, drips, floods, closes early, or answers garbage or absurd numbers |
 //!
 //! # Example: a client secret, end to end
 //!
@@ -141,6 +142,7 @@
 mod cert;
 mod entra_error;
 mod federation;
+mod hostile;
 mod jwt;
 mod log_capture;
 mod mi_protocol;
@@ -155,6 +157,7 @@ mod tls;
 
 pub use cert::TestCertificate;
 pub use federation::{TOKEN_EXCHANGE_AUDIENCE, federated_token};
+pub use hostile::{HostileServer, Misbehaviour};
 pub use jwt::{DecodedJwt, decode_jwt};
 pub use log_capture::LogCapture;
 pub use mi_protocol::MiSource;

@@ -410,13 +410,18 @@ impl ManagedIdentityCredential {
         }
     }
 
-    /// The error for a request that got no HTTP answer.
+    /// The error for a request that got no HTTP answer, or one that could not be read (cut
+    /// short, not HTTP, over the body cap): the message says which.
     fn no_answer(&self, kind: SourceKind, e: &credchain_core::http::HttpError) -> Error {
+        let what = match e.kind() {
+            HttpErrorKind::Connect | HttpErrorKind::Timeout => "no response",
+            _ => "no usable response",
+        };
         let proven = matches!(self.probed.get(), Some(ProbeReport::Answered { .. }));
         if kind == SourceKind::Imds && !proven {
-            return Error::unavailable(NAME, format!("no response from the IMDS endpoint ({e})"));
+            return Error::unavailable(NAME, format!("{what} from the IMDS endpoint ({e})"));
         }
-        let message = format!("no response from the {kind} managed identity endpoint ({e})");
+        let message = format!("{what} from the {kind} managed identity endpoint ({e})");
         match e.kind() {
             HttpErrorKind::Timeout => Error::timeout(NAME, message),
             _ => Error::transient(NAME, message),

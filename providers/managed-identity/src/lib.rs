@@ -42,7 +42,7 @@
 //! | an endpoint variable that is not an `http(s)` URL or not Unicode | invalid input |
 //! | Service Fabric detected | unavailable |
 //! | chain probe: no answer from IMDS (refused, unreachable, timed out) | unavailable |
-//! | IMDS used alone: no answer after the retries | unavailable |
+//! | IMDS used alone: no answer after the retries (an answer that cannot be read — cut short, not HTTP, over 64 KiB — counts as none; the message says "no usable response") | unavailable |
 //! | IMDS `400` (no identity, or not the requested one, assigned) | unavailable |
 //! | IMDS `403` whose body says the network is unreachable (Docker Desktop) | unavailable |
 //! | in a chain (`probe(true)`): a `2xx` that is not JSON | unavailable |
@@ -50,7 +50,7 @@
 //! | a `2xx` without a usable `access_token` / expiry, or (alone) not JSON | authentication failed |
 //! | the answer echoes a `client_id` other than the requested one | authentication failed |
 //! | Arc: a challenge naming a file outside the agent's token directory, not `.key`, or over 4 KiB | authentication failed |
-//! | App Service / Arc / Azure ML / Cloud Shell, or IMDS after a successful probe: no answer | transient (timed out for a timeout) |
+//! | App Service / Arc / Azure ML / Cloud Shell, or IMDS after a successful probe: no answer, or none that can be read | transient (timed out for a timeout) |
 //! | the caller's deadline passed | timed out |
 //!
 //! No token, header secret or Arc key ever appears in a log line, an error or `Debug` output.
