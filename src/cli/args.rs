@@ -1,5 +1,7 @@
 //! Command-line arguments (clap derive).
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
@@ -44,6 +46,36 @@ pub(crate) enum Command {
     /// Try every provider of the default chain and explain what works, what does not, and why.
     #[command(after_help = AFTER_HELP)]
     Doctor(DoctorArgs),
+    /// Serve tokens from the default chain as a local managed identity endpoint (App Service
+    /// protocol): prints IDENTITY_ENDPOINT=… and IDENTITY_HEADER=… lines, then logs to stderr
+    #[command(after_help = SERVE_AFTER_HELP)]
+    Serve(ServeArgs),
+}
+
+const SERVE_AFTER_HELP: &str = "\
+Use it: `credchain serve > identity.env &`, then `set -a; . ./identity.env; set +a` (or
+`docker run --env-file identity.env …`): Azure SDKs' ManagedIdentityCredential then get tokens
+from it. Requests: GET IDENTITY_ENDPOINT?api-version=2019-08-01&resource=RESOURCE with the
+header `X-IDENTITY-HEADER: IDENTITY_HEADER`.
+
+It stops on SIGINT or SIGTERM (exit 130 or 143), stopping any `az` it started.";
+
+/// `credchain serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address and port to listen on; port 0 picks a free one
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:0")]
+    pub(crate) listen: SocketAddr,
+
+    /// Allow a non-loopback --listen address (e.g. a container bridge); anyone who can reach it
+    /// and knows the header secret gets your tokens
+    #[arg(long)]
+    pub(crate) allow_remote: bool,
+
+    /// Read the header secret from this file (at least 22 visible ASCII characters) instead of
+    /// generating a fresh one; never pass the secret itself on the command line
+    #[arg(long, value_name = "PATH")]
+    pub(crate) header_file: Option<PathBuf>,
 }
 
 /// `credchain token`.

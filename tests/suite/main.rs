@@ -9,5 +9,6 @@ mod chain;
 mod cli;
 mod default_credential;
 mod load;
+mod serve;
 mod single_flight_providers;
 mod tenant;
