@@ -97,7 +97,8 @@ pub(crate) struct TokenArgs {
     #[arg(long, value_name = "CLAIMS")]
     pub(crate) claims: Option<String>,
 
-    /// What to print: `json` (like `az account get-access-token`) or only the token
+    /// What to print: `json` (like `az account get-access-token`), only the token, or a kubectl
+    /// `exec-credential`
     #[arg(short, long, value_enum, default_value_t = TokenOutput::Json)]
     pub(crate) output: TokenOutput,
 }
@@ -124,6 +125,9 @@ pub(crate) enum TokenOutput {
     Json,
     /// Only the token, for `$(credchain token -o token)`.
     Token,
+    /// A kubectl `ExecCredential` (apiVersion from `KUBERNETES_EXEC_INFO`, v1 when unset), for
+    /// a kubeconfig's `users[].user.exec`
+    ExecCredential,
 }
 
 /// `credchain doctor`.
@@ -223,6 +227,7 @@ mod tests {
         for bad in [
             &["token", "--scope", "a", "--resource", "b"][..],
             &["token", "--output", "yaml"],
+            &["token", "--output", "exec_credential"],
             &["doctor", "--timeout", "0"],
             &["doctor", "--timeout", "soon"],
             &["frobnicate"],
@@ -239,6 +244,10 @@ mod tests {
         assert_eq!(t.tenant.as_deref(), Some("contoso"));
         assert_eq!(t.claims.as_deref(), Some("{}"));
         assert_eq!(t.output, TokenOutput::Token);
+        assert_eq!(
+            token(&["token", "-o", "exec-credential"]).output,
+            TokenOutput::ExecCredential
+        );
         let cli = parse(&["doctor", "-v", "--timeout", "2.5", "--show-claims"]).expect("valid");
         assert_eq!(cli.verbose, 1);
         match cli.command {

@@ -8,6 +8,7 @@ mod advice;
 mod args;
 mod claims;
 mod doctor;
+mod exec_credential;
 mod json;
 mod progress;
 mod report;

@@ -7,7 +7,7 @@ use super::args::{TokenArgs, TokenOutput};
 use super::json::{TokenJson, token_json};
 use super::progress::with_progress;
 use super::timefmt::{az_local_time, unix_seconds};
-use super::{ExitStatus, claims, terminal};
+use super::{ExitStatus, claims, exec_credential, terminal};
 
 /// Runs `credchain token`.
 pub(crate) async fn run(args: &TokenArgs, progress: bool) -> ExitStatus {
@@ -18,6 +18,17 @@ pub(crate) async fn run(args: &TokenArgs, progress: bool) -> ExitStatus {
         terminal::error(reason);
         return ExitStatus::Usage;
     }
+    // kubectl's requested apiVersion is checked before anything runs, too.
+    let exec_api_version = match args.output {
+        TokenOutput::ExecCredential => match exec_info_api_version() {
+            Ok(version) => Some(version),
+            Err(reason) => {
+                terminal::error(reason);
+                return ExitStatus::Usage;
+            }
+        },
+        _ => None,
+    };
     let credential = match DefaultCredential::new() {
         Ok(credential) => credential,
         Err(error) => return fail(&error),
@@ -42,6 +53,11 @@ pub(crate) async fn run(args: &TokenArgs, progress: bool) -> ExitStatus {
     };
     let printed = match args.output {
         TokenOutput::Token => terminal::print_stdout(token.secret()),
+        TokenOutput::ExecCredential => terminal::print_stdout(&exec_credential::document(
+            exec_api_version.unwrap_or_default(),
+            token.secret(),
+            unix_seconds(token.expires_on()),
+        )),
         TokenOutput::Json => {
             let chain = credential.chain();
             let issuer = chain.selected().unwrap_or_else(|| chain.name());
@@ -62,6 +78,18 @@ pub(crate) async fn run(args: &TokenArgs, progress: bool) -> ExitStatus {
         }
     };
     printed.err().unwrap_or(ExitStatus::Success)
+}
+
+/// The ExecCredential apiVersion that `KUBERNETES_EXEC_INFO` asks for.
+fn exec_info_api_version() -> Result<&'static str, String> {
+    let info = match std::env::var(exec_credential::EXEC_INFO_VAR) {
+        Ok(info) => Some(info),
+        Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(_)) => {
+            return Err(format!("{} is not valid Unicode", exec_credential::EXEC_INFO_VAR));
+        }
+    };
+    exec_credential::api_version(info.as_deref())
 }
 
 /// Rejects scopes and tenants that no provider would accept.

@@ -8,6 +8,7 @@ mod cache;
 mod chain;
 mod cli;
 mod default_credential;
+mod exec_credential;
 mod load;
 mod serve;
 mod single_flight_providers;
