@@ -97,6 +97,12 @@ pub(crate) struct TokenArgs {
     #[arg(long, value_name = "CLAIMS")]
     pub(crate) claims: Option<String>,
 
+    /// Share access tokens between runs (per user, under $XDG_RUNTIME_DIR/credchain, else
+    /// ~/.cache/credchain): a token is reused while it has 5 minutes left, and until `az`'s
+    /// signed-in account, any AZURE_* variable, or the request changes
+    #[arg(long)]
+    pub(crate) cache: bool,
+
     /// What to print: `json` (like `az account get-access-token`), only the token, or a kubectl
     /// `exec-credential`
     #[arg(short, long, value_enum, default_value_t = TokenOutput::Json)]

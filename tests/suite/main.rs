@@ -13,3 +13,4 @@ mod load;
 mod serve;
 mod single_flight_providers;
 mod tenant;
+mod token_cache;

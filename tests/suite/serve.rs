@@ -48,12 +48,17 @@ impl Host {
 
     /// (Re)writes the fake `az`: it answers `get-access-token` with `token` after `delay`.
     pub(crate) fn write_az(&self, delay: &str, token: &str) {
+        self.write_az_expiring(delay, token, 4070908800);
+    }
+
+    /// [`write_az`](Self::write_az) with a token expiring at `expires_on` (Unix seconds).
+    pub(crate) fn write_az_expiring(&self, delay: &str, token: &str, expires_on: i64) {
         let script = format!(
             "#!/bin/sh\n\
              if [ \"$1\" = version ]; then echo '{{\"azure-cli\": \"2.91.0\", \"extensions\": {{}}}}'; exit 0; fi\n\
              echo \"$@\" >> '{root}/az.log'\n\
              sleep {delay}\n\
-             printf '%s' '{{\"accessToken\": \"{token}\", \"expiresOn\": \"2099-01-01 00:00:00.000000\", \"expires_on\": 4070908800, \"subscription\": \"0b1f6471-1bf0-4dda-aec3-cb9272f09590\", \"tenant\": \"72f988bf-86f1-41af-91ab-2d7cd011db47\", \"tokenType\": \"Bearer\"}}'\n",
+             printf '%s' '{{\"accessToken\": \"{token}\", \"expiresOn\": \"2099-01-01 00:00:00.000000\", \"expires_on\": {expires_on}, \"subscription\": \"0b1f6471-1bf0-4dda-aec3-cb9272f09590\", \"tenant\": \"72f988bf-86f1-41af-91ab-2d7cd011db47\", \"tokenType\": \"Bearer\"}}'\n",
             root = self.root().display(),
         );
         let az = self.root().join("bin/az");
