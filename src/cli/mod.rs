@@ -17,6 +17,7 @@ mod table;
 mod terminal;
 mod timefmt;
 mod token;
+#[cfg(unix)]
 mod token_cache;
 
 use std::io::IsTerminal;

@@ -1,7 +1,5 @@
 //! `credchain token`: one token from the default chain, printed like `az account get-access-token`.
 
-use std::time::SystemTime;
-
 use credchain::{AccessToken, DefaultCredential, Error, TokenCredential, TokenRequestOptions, validate};
 use jiff::tz::TimeZone;
 
@@ -9,6 +7,7 @@ use super::args::{TokenArgs, TokenOutput};
 use super::json::{TokenJson, token_json};
 use super::progress::with_progress;
 use super::timefmt::{az_local_time, unix_seconds};
+#[cfg(unix)]
 use super::token_cache::{Entry, Inputs, TokenCacheDir};
 use super::{ExitStatus, claims, exec_credential, terminal};
 
@@ -58,6 +57,7 @@ pub(crate) async fn run(args: &TokenArgs, progress: bool) -> ExitStatus {
 
 /// `--cache`: a usable entry is printed without building the chain; otherwise the first
 /// process to take the lock fetches and stores, and the others wait and then find its entry.
+#[cfg(unix)]
 async fn run_cached(
     args: &TokenArgs,
     scopes: &[String],
@@ -119,6 +119,19 @@ async fn run_cached(
     print(&issued)
 }
 
+/// `--cache` relies on Unix file ownership and modes to keep the cache private; elsewhere it is
+/// refused rather than left unprotected.
+#[cfg(not(unix))]
+async fn run_cached(
+    _args: &TokenArgs,
+    _scopes: &[String],
+    _progress: bool,
+    _print: impl Fn(&Issued<'_>) -> ExitStatus,
+) -> ExitStatus {
+    terminal::error("--cache is not supported on this platform yet; run without it");
+    ExitStatus::Usage
+}
+
 /// Gets a token from the default chain; the name of the provider that issued it comes along.
 async fn fetch(
     args: &TokenArgs,
@@ -175,8 +188,9 @@ fn print_token(args: &TokenArgs, exec_api_version: Option<&str>, issued: &Issued
 }
 
 /// Now, in Unix seconds.
+#[cfg(unix)]
 fn now() -> i64 {
-    unix_seconds(SystemTime::now())
+    unix_seconds(std::time::SystemTime::now())
 }
 
 /// The ExecCredential apiVersion that `KUBERNETES_EXEC_INFO` asks for.
