@@ -146,6 +146,8 @@ struct Served {
     header: String,
     addr: SocketAddr,
     stderr: PathBuf,
+    /// Whatever serve writes to stdout after its two lines (read until it exits).
+    rest_of_stdout: Option<std::thread::JoinHandle<String>>,
 }
 
 impl Drop for Served {
@@ -182,12 +184,11 @@ impl Served {
             .strip_prefix("IDENTITY_HEADER=")
             .unwrap_or_else(|| panic!("second line: {header:?}"))
             .to_owned();
-        // Nothing else is ever written to stdout.
-        std::thread::spawn(move || {
+        let rest_of_stdout = Some(std::thread::spawn(move || {
             let mut rest = String::new();
             let _ = out.read_to_string(&mut rest);
-            assert_eq!(rest, "", "serve wrote more to stdout");
-        });
+            rest
+        }));
         let addr = endpoint
             .strip_prefix("http://")
             .and_then(|s| s.strip_suffix("/msi/token"))
@@ -199,7 +200,25 @@ impl Served {
             header,
             addr,
             stderr,
+            rest_of_stdout,
         }
+    }
+
+    /// Stops serve with SIGTERM and returns its exit code and what it wrote to stdout after
+    /// the two lines.
+    fn terminate(&mut self) -> (Option<i32>, String) {
+        let sent = Command::new("kill")
+            .args(["-s", "TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+        let status = self.child.wait().expect("wait");
+        let rest = self
+            .rest_of_stdout
+            .take()
+            .map(|t| t.join().expect("reader"))
+            .unwrap_or_default();
+        (status.code(), rest)
     }
 
     /// A token request for `resource` with `header` (none when `None`).
@@ -478,13 +497,9 @@ fn sigterm_stops_serve_and_the_az_it_started() {
     let sleep = pid_of("sleep.pid").expect("sleep");
     let marker = host.root().join("bin/az").display().to_string();
     assert!(alive(az, &marker));
-    let sent = Command::new("kill")
-        .args(["-s", "TERM", &served.child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(sent.success());
-    let status = served.child.wait().expect("wait");
-    assert_eq!(status.code(), Some(143));
+    let (code, rest) = served.terminate();
+    assert_eq!(code, Some(143));
+    assert_eq!(rest, "");
     assert!(
         eventually(|| !alive(az, &marker) && !alive(sleep, "sleep")),
         "az or its child outlived serve"
