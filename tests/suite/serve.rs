@@ -207,8 +207,14 @@ impl Served {
     /// Stops serve with SIGTERM and returns its exit code and what it wrote to stdout after
     /// the two lines.
     fn terminate(&mut self) -> (Option<i32>, String) {
+        self.signal("TERM")
+    }
+
+    /// Sends `signal` (`TERM`, `INT`, …), waits for serve to exit, and returns its exit code
+    /// and what it wrote to stdout after the two lines.
+    fn signal(&mut self, signal: &str) -> (Option<i32>, String) {
         let sent = Command::new("kill")
-            .args(["-s", "TERM", &self.child.id().to_string()])
+            .args(["-s", signal, &self.child.id().to_string()])
             .status()
             .expect("kill");
         assert!(sent.success());
@@ -469,6 +475,17 @@ fn non_loopback_listen_needs_allow_remote() {
 
 #[test]
 fn sigterm_stops_serve_and_the_az_it_started() {
+    stop_signal_stops_serve_and_its_az("TERM", 143);
+}
+
+#[test]
+fn sigint_stops_serve_and_the_az_it_started() {
+    stop_signal_stops_serve_and_its_az("INT", 130);
+}
+
+/// `signal` stops a serve whose client waits on a hanging `az`: serve exits with `code`, and
+/// neither `az` nor its child is left running.
+fn stop_signal_stops_serve_and_its_az(signal: &str, code: i32) {
     let host = Host::empty();
     host.write_hanging_az();
     let mut served = Served::start(&host, &[]);
@@ -497,8 +514,8 @@ fn sigterm_stops_serve_and_the_az_it_started() {
     let sleep = pid_of("sleep.pid").expect("sleep");
     let marker = host.root().join("bin/az").display().to_string();
     assert!(alive(az, &marker));
-    let (code, rest) = served.terminate();
-    assert_eq!(code, Some(143));
+    let (exit, rest) = served.signal(signal);
+    assert_eq!(exit, Some(code));
     assert_eq!(rest, "");
     assert!(
         eventually(|| !alive(az, &marker) && !alive(sleep, "sleep")),
@@ -506,7 +523,7 @@ fn sigterm_stops_serve_and_the_az_it_started() {
     );
     let answer = client.join().expect("client");
     assert!(!String::from_utf8_lossy(&answer).contains(AZ_TOKEN));
-    assert!(read(&served.stderr).contains("interrupted by SIGTERM"));
+    assert!(read(&served.stderr).contains(&format!("interrupted by SIG{signal}")));
 }
 
 /// Python azure-identity's `ManagedIdentityCredential` (App Service source) gets a token from
