@@ -294,6 +294,11 @@ fn serves_a_token_in_the_app_service_shape() {
         !stderr.contains(AZ_TOKEN) && !stderr.contains(&served.header),
         "{stderr}"
     );
+    // Nothing but the two lines ever reaches stdout.
+    let mut served = served;
+    let (code, rest) = served.terminate();
+    assert_eq!(code, Some(143));
+    assert_eq!(rest, "");
 }
 
 #[test]
