@@ -2,8 +2,9 @@
 //!
 //! The commands live in [`token`], [`doctor`] and [`serve`]; `token` prints kubectl's format
 //! through [`exec_credential`] and shares tokens between runs through `token_cache` (Unix).
-//! Doctor builds a [`report`]; [`table`] and [`json`] render it, [`advice`] suggests next steps, [`timefmt`] formats times, and everything
-//! is written through [`terminal`], which escapes control characters and reports write errors.
+//! Doctor builds a [`report`]; [`table`] and [`json`] render it, [`advice`] suggests next
+//! steps, [`timefmt`] formats times, and everything is written through [`terminal`], which
+//! escapes control characters and reports write errors.
 
 mod advice;
 mod args;
