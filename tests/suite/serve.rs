@@ -595,6 +595,15 @@ fn rust_azure_identity_gets_a_token() {
         .env("IDENTITY_ENDPOINT", &served.endpoint)
         .env("IDENTITY_HEADER", &served.header)
         .env("CREDCHAIN_SERVE_CHILD", "1")
+        // Only the App Service source may be chosen, and loopback is never proxied.
+        .env_remove("MSI_ENDPOINT")
+        .env_remove("MSI_SECRET")
+        .env_remove("IMDS_ENDPOINT")
+        .env_remove("IDENTITY_SERVER_THUMBPRINT")
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
         .output()
         .expect("run child");
     let stdout = String::from_utf8_lossy(&out.stdout);
