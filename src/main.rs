@@ -1,5 +1,6 @@
 //! `credchain`: get an Azure access token from the default credential chain (`credchain token`),
-//! or find out why none can be had (`credchain doctor`).
+//! find out why none can be had (`credchain doctor`), or serve tokens to the host as a local
+//! managed identity endpoint (`credchain serve`).
 //!
 //! Exit codes: 0 success; 1 a provider tried and failed, or the output could not be written;
 //! 2 invalid usage or input; 3 no credential available; 128 + N stopped by signal N (SIGINT,

@@ -1,5 +1,7 @@
 //! Command-line arguments (clap derive).
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
@@ -44,6 +46,36 @@ pub(crate) enum Command {
     /// Try every provider of the default chain and explain what works, what does not, and why.
     #[command(after_help = AFTER_HELP)]
     Doctor(DoctorArgs),
+    /// Serve tokens from the default chain as a local managed identity endpoint (App Service
+    /// protocol): prints IDENTITY_ENDPOINT=… and IDENTITY_HEADER=… lines, then logs to stderr
+    #[command(after_help = SERVE_AFTER_HELP)]
+    Serve(ServeArgs),
+}
+
+const SERVE_AFTER_HELP: &str = "\
+Use it: `credchain serve > identity.env &`, then `set -a; . ./identity.env; set +a` (or
+`docker run --env-file identity.env …`): Azure SDKs' ManagedIdentityCredential then get tokens
+from it. Requests: GET IDENTITY_ENDPOINT?api-version=2019-08-01&resource=RESOURCE with the
+header `X-IDENTITY-HEADER: IDENTITY_HEADER`.
+
+It stops on SIGINT or SIGTERM (exit 130 or 143), stopping any `az` it started.";
+
+/// `credchain serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address and port to listen on; port 0 picks a free one
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:0")]
+    pub(crate) listen: SocketAddr,
+
+    /// Allow a non-loopback --listen address (e.g. a container bridge); anyone who can reach it
+    /// and knows the header secret gets your tokens
+    #[arg(long)]
+    pub(crate) allow_remote: bool,
+
+    /// Read the header secret from this file (at least 22 visible ASCII characters) instead of
+    /// generating a fresh one; never pass the secret itself on the command line
+    #[arg(long, value_name = "PATH")]
+    pub(crate) header_file: Option<PathBuf>,
 }
 
 /// `credchain token`.
@@ -65,7 +97,14 @@ pub(crate) struct TokenArgs {
     #[arg(long, value_name = "CLAIMS")]
     pub(crate) claims: Option<String>,
 
-    /// What to print: `json` (like `az account get-access-token`) or only the token
+    /// Share access tokens between runs (per user, under $XDG_RUNTIME_DIR/credchain, else
+    /// ~/.cache/credchain): a token is reused while it has 5 minutes left, and until `az`'s
+    /// signed-in account, any AZURE_* variable, or the request changes
+    #[arg(long)]
+    pub(crate) cache: bool,
+
+    /// What to print: `json` (like `az account get-access-token`), only the token, or a kubectl
+    /// `exec-credential`
     #[arg(short, long, value_enum, default_value_t = TokenOutput::Json)]
     pub(crate) output: TokenOutput,
 }
@@ -92,6 +131,9 @@ pub(crate) enum TokenOutput {
     Json,
     /// Only the token, for `$(credchain token -o token)`.
     Token,
+    /// A kubectl `ExecCredential` (apiVersion from `KUBERNETES_EXEC_INFO`, v1 when unset), for
+    /// a kubeconfig's `users[].user.exec`
+    ExecCredential,
 }
 
 /// `credchain doctor`.
@@ -191,6 +233,7 @@ mod tests {
         for bad in [
             &["token", "--scope", "a", "--resource", "b"][..],
             &["token", "--output", "yaml"],
+            &["token", "--output", "exec_credential"],
             &["doctor", "--timeout", "0"],
             &["doctor", "--timeout", "soon"],
             &["frobnicate"],
@@ -207,6 +250,10 @@ mod tests {
         assert_eq!(t.tenant.as_deref(), Some("contoso"));
         assert_eq!(t.claims.as_deref(), Some("{}"));
         assert_eq!(t.output, TokenOutput::Token);
+        assert_eq!(
+            token(&["token", "-o", "exec-credential"]).output,
+            TokenOutput::ExecCredential
+        );
         let cli = parse(&["doctor", "-v", "--timeout", "2.5", "--show-claims"]).expect("valid");
         assert_eq!(cli.verbose, 1);
         match cli.command {

@@ -1,20 +1,26 @@
 //! The `credchain` command-line tool: argument parsing, logging set-up, signals and exit codes.
 //!
-//! The commands live in [`token`] and [`doctor`]. Doctor builds a [`report`]; [`table`] and
-//! [`json`] render it, [`advice`] suggests next steps, [`timefmt`] formats times, and everything
-//! is written through [`terminal`], which escapes control characters and reports write errors.
+//! The commands live in [`token`], [`doctor`] and [`serve`]; `token` prints kubectl's format
+//! through [`exec_credential`] and shares tokens between runs through `token_cache` (Unix).
+//! Doctor builds a [`report`]; [`table`] and [`json`] render it, [`advice`] suggests next
+//! steps, [`timefmt`] formats times, and everything is written through [`terminal`], which
+//! escapes control characters and reports write errors.
 
 mod advice;
 mod args;
 mod claims;
 mod doctor;
+mod exec_credential;
 mod json;
 mod progress;
 mod report;
+mod serve;
 mod table;
 mod terminal;
 mod timefmt;
 mod token;
+#[cfg(unix)]
+mod token_cache;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -71,10 +77,13 @@ pub(crate) fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return clap_error(&e),
     };
-    init_tracing(cli.verbose);
+    let serving = matches!(cli.command, Command::Serve(_));
+    init_tracing(cli.verbose, serving);
     // Draw a spinner only for a person watching a terminal, and never over log lines.
-    let progress =
-        cli.verbose == 0 && std::env::var_os("RUST_LOG").is_none() && std::io::stderr().is_terminal();
+    let progress = !serving
+        && cli.verbose == 0
+        && std::env::var_os("RUST_LOG").is_none()
+        && std::io::stderr().is_terminal();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -93,6 +102,7 @@ pub(crate) fn main() -> ExitCode {
             match &cli.command {
                 Command::Token(args) => token::run(args, progress).await,
                 Command::Doctor(args) => doctor::run(args, progress).await,
+                Command::Serve(args) => serve::run(args).await,
             }
         };
         // On a stop signal the work is dropped here, which kills the process group of any `az`
@@ -167,10 +177,12 @@ fn stop_signal() -> impl Future<Output = (u8, &'static str)> {
     }
 }
 
-/// `-v`: debug, `-vv`: trace, for credchain's crates; `RUST_LOG` wins when set. Off otherwise.
-fn init_tracing(verbose: u8) {
+/// `-v`: debug, `-vv`: trace, for credchain's crates; `RUST_LOG` wins when set. Off otherwise,
+/// except that `serve` logs each request at info level (a server's log is its stderr).
+fn init_tracing(verbose: u8, serving: bool) {
     let filter = match std::env::var("RUST_LOG") {
         Ok(value) if !value.trim().is_empty() => EnvFilter::new(value),
+        _ if serving && verbose == 0 => EnvFilter::new("warn,credchain=info"),
         _ => match filter_for(verbose) {
             Some(directives) => EnvFilter::new(directives),
             None => return,

@@ -8,8 +8,11 @@ mod cache;
 mod chain;
 mod cli;
 mod default_credential;
+mod exec_credential;
 #[cfg(all(unix, feature = "azure-cli", feature = "environment", feature = "vscode"))]
 mod faults;
 mod load;
+mod serve;
 mod single_flight_providers;
 mod tenant;
+mod token_cache;
