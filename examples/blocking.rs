@@ -4,8 +4,8 @@
 //! cargo run --example blocking --features blocking
 //! ```
 //!
-//! `credchain::blocking::DefaultCredential` runs the usual default chain (environment → VS Code
-//! → Azure CLI) on a small runtime of its own. Sign in with `az login` first, or set the
+//! `credchain::blocking::DefaultCredential` runs the usual default chain (environment → workload
+//! identity → managed identity → VS Code → Azure CLI) on a small runtime of its own. Sign in with `az login` first, or set the
 //! `AZURE_*` variables of a service principal.
 
 use std::process::ExitCode;

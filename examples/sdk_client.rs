@@ -1,5 +1,6 @@
 //! An application that reads a Key Vault secret with the official Azure SDK for Rust, signed in
-//! by credchain's `DefaultCredential` (environment, then VS Code, then the Azure CLI).
+//! by credchain's `DefaultCredential` (environment, workload identity, managed identity, VS Code,
+//! then the Azure CLI).
 //!
 //! ```text
 //! cargo run --example sdk_client --features azure-core -- https://myvault.vault.azure.net/ db-password

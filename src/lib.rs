@@ -1,7 +1,10 @@
 //! Ordered Azure credential chains with the cross-cutting rules written once.
 //!
 //! credchain gets Azure access tokens from wherever they can be had — environment variables,
-//! the Azure CLI, VS Code, your own sources — through one async trait, [`TokenCredential`].
+//! workload identity, managed identity, VS Code, the Azure CLI, your own sources — through one
+//! async trait, [`TokenCredential`]. [`DefaultCredential`] tries the built-in ones in
+//! azure-identity's order: environment → workload identity → managed identity → VS Code →
+//! Azure CLI.
 //!
 //! * [`ChainedCredential`] tries providers in order: a provider that *cannot* try reports
 //!   unavailable and the chain moves on; one that tried and *failed* stops the chain with an
@@ -59,15 +62,26 @@ pub use credchain_core::{
     AccessToken, Attempt, AttemptOutcome, Clock, Env, Error, ErrorKind, Secret, SystemClock, TokenCredential,
     TokenRequestOptions, async_trait, validate,
 };
-#[cfg(any(feature = "environment", feature = "vscode"))]
+#[cfg(any(
+    feature = "environment",
+    feature = "vscode",
+    feature = "workload-identity",
+    feature = "managed-identity"
+))]
 #[doc(inline)]
 pub use credchain_entra::{self as entra, Authority};
 #[cfg(feature = "environment")]
 #[doc(inline)]
 pub use credchain_environment::{self as environment, EnvironmentCredential};
+#[cfg(feature = "managed-identity")]
+#[doc(inline)]
+pub use credchain_managed_identity::{self as managed_identity, ManagedIdentityCredential};
 #[cfg(feature = "vscode")]
 #[doc(inline)]
 pub use credchain_vscode::{self as vscode, VsCodeCredential};
+#[cfg(feature = "workload-identity")]
+#[doc(inline)]
+pub use credchain_workload_identity::{self as workload_identity, WorkloadIdentityCredential};
 pub use layer::Layer;
 pub use tenant::{TenantPolicy, TenantPolicyLayer};
 

@@ -2,7 +2,7 @@
 //! (the provider's own message has the details).
 
 use credchain::ErrorKind;
-use credchain::{azure_cli, environment, vscode};
+use credchain::{azure_cli, environment, managed_identity, vscode, workload_identity};
 
 use super::report::{Outcome, Probe};
 
@@ -21,6 +21,8 @@ pub(crate) fn next_step(probe: &Probe, scope: &str, az_found: bool) -> Option<St
     };
     let step = match probe.name {
         name if name == environment::NAME => environment_step(failed).to_owned(),
+        name if name == workload_identity::NAME => workload_identity_step(failed).to_owned(),
+        name if name == managed_identity::NAME => managed_identity_step(failed).to_owned(),
         name if name == vscode::CREDENTIAL_NAME => vscode_step(failed).to_owned(),
         name if name == azure_cli::NAME => azure_cli_step(failed, scope, az_found),
         _ => "follow the reason above".to_owned(),
@@ -48,6 +50,27 @@ fn environment_step(failed: bool) -> &'static str {
         "for a service principal, set `AZURE_TENANT_ID`, `AZURE_CLIENT_ID` and `AZURE_CLIENT_SECRET` \
          (or `AZURE_CLIENT_CERTIFICATE_PATH`); on a developer machine, leave them unset and use a \
          developer tool"
+    }
+}
+
+fn workload_identity_step(failed: bool) -> &'static str {
+    if failed {
+        "check the app's federated credential (its issuer and subject must match the token's) and \
+         that the token file is current; the reason has Microsoft Entra's error code"
+    } else {
+        "only for AKS pods and OIDC-federated CI jobs: enable workload identity (on AKS, label the \
+         pod `azure.workload.identity/use: \"true\"`) so `AZURE_TENANT_ID`, `AZURE_CLIENT_ID` and \
+         `AZURE_FEDERATED_TOKEN_FILE` are set; elsewhere there is nothing to do"
+    }
+}
+
+fn managed_identity_step(failed: bool) -> &'static str {
+    if failed {
+        "check that the identity is assigned to this resource (a user-assigned one is chosen by \
+         `AZURE_CLIENT_ID`) and has a role on what you call; the reason has the endpoint's answer"
+    } else {
+        "only on Azure (VMs, App Service, Functions, Container Apps, Arc, Cloud Shell, Azure ML): \
+         turn on the resource's managed identity; off Azure there is nothing to do"
     }
 }
 
@@ -123,6 +146,30 @@ mod tests {
                 .is_some_and(|s| s.starts_with("sign in to Azure"))
         );
         assert!(step("MyCredential", unavailable(), true).is_some_and(|s| s.contains("reason")));
+        assert!(
+            step(workload_identity::NAME, unavailable(), true)
+                .is_some_and(|s| s.contains("`AZURE_FEDERATED_TOKEN_FILE`"))
+        );
+        assert!(
+            step(
+                workload_identity::NAME,
+                failed(ErrorKind::AuthenticationFailed),
+                true
+            )
+            .is_some_and(|s| s.contains("federated credential"))
+        );
+        assert!(
+            step(managed_identity::NAME, unavailable(), true)
+                .is_some_and(|s| s.contains("turn on the resource's managed identity"))
+        );
+        assert!(
+            step(
+                managed_identity::NAME,
+                failed(ErrorKind::AuthenticationFailed),
+                true
+            )
+            .is_some_and(|s| s.contains("has a role"))
+        );
         assert_eq!(
             step(
                 azure_cli::NAME,

@@ -11,7 +11,7 @@ use credchain::azure_cli::DEFAULT_PROCESS_TIMEOUT;
 use credchain::default::{Member, TOKEN_CREDENTIALS_VAR};
 use credchain::{
     AzureCliCredential, DefaultCredential, EnvironmentCredential, Error, TokenRequestOptions,
-    VsCodeCredential, validate,
+    VsCodeCredential, WorkloadIdentityCredential, validate,
 };
 use parking_lot::Mutex;
 
@@ -117,9 +117,11 @@ async fn diagnose(
         "" => Selection::Unset,
         value => Selection::Valid(value),
     };
-    let (probes, config) =
+    let (probes, mut config) =
         futures::future::join(probes, configuration(selection, az_timeout, Some(&spinner))).await;
     spinner.finish();
+    // After the providers ran, so it includes the IMDS probe's outcome and time.
+    config.managed_identity = credential.managed_identity().map(|mi| mi.describe());
     Report {
         scope: args.scope.clone(),
         probes,
@@ -220,6 +222,8 @@ async fn configuration(
     let environment = environment_credential
         .kind()
         .map(|kind| (kind, environment_credential.variables()));
+    // Only names, sources and whether the file exists; the file is not read.
+    let workload_identity = WorkloadIdentityCredential::builder().build_for_chain().describe();
     let vscode = VsCodeCredential::new()
         .map(|c| c.describe())
         .map_err(|e| e.message().to_owned());
@@ -251,6 +255,8 @@ async fn configuration(
         azure_variables,
         network_variables,
         environment,
+        workload_identity,
+        managed_identity: None,
         azure_cli: AzureCliFacts {
             path,
             version,

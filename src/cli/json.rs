@@ -1,5 +1,7 @@
 //! JSON output: `token`'s az-compatible document and `doctor`'s report. Pure: data in, text out.
 
+use credchain::managed_identity::{Description as ManagedIdentityDescription, ProbeReport};
+use credchain::workload_identity::{Setting, Source as WiSource, WorkloadIdentityInfo};
 use jiff::tz::TimeZone;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -126,11 +128,64 @@ fn doctor_json_in(report: &Report, tz: &TimeZone) -> String {
                 "version_error": az_version_error,
                 "process_timeout_seconds": config.azure_cli.process_timeout.as_secs_f64(),
             },
+            "workload_identity": workload_identity_json(&config.workload_identity),
+            "managed_identity": config.managed_identity.as_ref().map(managed_identity_json),
             "vscode": vscode,
         },
         "exit_code": if report.any_token() { 0 } else { 3 },
     });
     serde_json::to_string_pretty(&value).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// Workload identity's settings: for each, where it came from and any problem (no values).
+fn workload_identity_json(info: &WorkloadIdentityInfo) -> Value {
+    let setting = |s: &Setting| {
+        json!({
+            "variable": s.variable,
+            "source": match s.source {
+                WiSource::Option => "option",
+                WiSource::Environment => "environment",
+                WiSource::Default => "default",
+                _ => "missing",
+            },
+            "problem": s.problem,
+        })
+    };
+    json!({
+        "configured": info.is_configured(),
+        "missing": info.missing(),
+        "tenant_id": setting(&info.tenant_id),
+        "client_id": setting(&info.client_id),
+        "token_file": setting(&info.token_file),
+        "authority_host": setting(&info.authority_host),
+        "token_file_found": info.token_file_found,
+    })
+}
+
+/// The managed identity source, its variables and endpoint, the identity and the probe.
+fn managed_identity_json(description: &ManagedIdentityDescription) -> Value {
+    let probe = match &description.probe {
+        ProbeReport::Answered { status, elapsed } => json!({
+            "outcome": "answered",
+            "status": status,
+            "elapsed_ms": u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+        }),
+        ProbeReport::NoAnswer { reason, elapsed } => json!({
+            "outcome": "no_answer",
+            "reason": reason,
+            "elapsed_ms": u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+        }),
+        ProbeReport::NotYet => json!({ "outcome": "not_run" }),
+        _ => json!({ "outcome": "off" }),
+    };
+    json!({
+        "source": description.source.map(|kind| kind.as_str()),
+        "variables": description.variables,
+        "endpoint": description.endpoint,
+        "user_assigned": description.user_assigned.as_ref().map(|id| json!({ "kind": id.option_name(), "id": id.value() })),
+        "problem": description.problem,
+        "probe": probe,
+    })
 }
 
 #[cfg(test)]
@@ -207,5 +262,14 @@ mod tests {
             20.0
         );
         assert_eq!(value["configuration"]["vscode"]["error"], "bad tenant");
+        assert_eq!(value["configuration"]["managed_identity"], Value::Null);
+        let wi = &value["configuration"]["workload_identity"];
+        assert_eq!(wi["configured"], false, "{wi}");
+        assert_eq!(wi["tenant_id"]["source"], "missing", "{wi}");
+        assert_eq!(wi["authority_host"]["source"], "default", "{wi}");
+        assert_eq!(
+            wi["missing"],
+            json!(["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE"])
+        );
     }
 }

@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use credchain::managed_identity::Description as ManagedIdentityDescription;
 use credchain::vscode::VsCodeSetup;
+use credchain::workload_identity::WorkloadIdentityInfo;
 use credchain::{AttemptOutcome, Error, ErrorKind};
 
 use super::claims::{Claims, NotJwt};
@@ -140,6 +142,11 @@ pub(crate) struct Configuration {
     pub(crate) network_variables: Vec<&'static str>,
     /// The environment provider's configuration kind and the variables it uses.
     pub(crate) environment: Option<(&'static str, &'static [&'static str])>,
+    /// Workload identity's settings (where each came from, whether the token file exists).
+    pub(crate) workload_identity: WorkloadIdentityInfo,
+    /// The chain's managed identity: detected source, its variables, the probe's outcome and
+    /// time (read after the providers ran); `None` when it is not part of the chain.
+    pub(crate) managed_identity: Option<ManagedIdentityDescription>,
     /// The Azure CLI.
     pub(crate) azure_cli: AzureCliFacts,
     /// VS Code's set-up, or why the provider could not be built.
@@ -183,6 +190,11 @@ pub(crate) mod fixtures {
                 azure_variables: vec!["AZURE_CLIENT_ID".into()],
                 network_variables: vec![],
                 environment: None,
+                workload_identity: credchain::WorkloadIdentityCredential::builder()
+                    .context(credchain_core::ProviderContext::new().with_env(credchain::Env::empty()))
+                    .build_for_chain()
+                    .describe(),
+                managed_identity: None,
                 azure_cli: AzureCliFacts {
                     path: Ok(PathBuf::from("/usr/bin/az")),
                     version: Some(Ok("2.91.0".into())),

@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+use credchain::managed_identity::{Description as ManagedIdentityDescription, ProbeReport};
+use credchain::workload_identity::{Source as WiSource, WorkloadIdentityInfo};
 use jiff::tz::TimeZone;
 
 use super::advice::next_step;
@@ -219,6 +221,19 @@ pub(crate) fn configuration_text(config: &Configuration) -> String {
         ),
         None => writeln!(out, "  environment credential: not configured"),
     };
+    let _ = writeln!(
+        out,
+        "  workload identity: {}",
+        workload_identity_text(&config.workload_identity)
+    );
+    let _ = writeln!(
+        out,
+        "  managed identity: {}",
+        config
+            .managed_identity
+            .as_ref()
+            .map_or_else(|| "not part of the chain".to_owned(), managed_identity_text)
+    );
     let _ = match (&config.azure_cli.path, &config.azure_cli.version) {
         (Ok(path), Some(Ok(version))) => writeln!(
             out,
@@ -247,6 +262,79 @@ pub(crate) fn configuration_text(config: &Configuration) -> String {
         }
     }
     out
+}
+
+/// Which workload identity settings are set (names and sources, no values) and whether the
+/// token file exists.
+fn workload_identity_text(info: &WorkloadIdentityInfo) -> String {
+    let missing = info.missing();
+    let required = [&info.tenant_id, &info.client_id, &info.token_file];
+    let found: Vec<String> = required
+        .iter()
+        .filter(|s| s.is_usable())
+        .map(|s| match s.source {
+            WiSource::Option => format!("{} (option)", s.variable),
+            _ => s.variable.to_owned(),
+        })
+        .collect();
+    let mut text = if missing.is_empty() {
+        format!("configured from {}", found.join(", "))
+    } else if found.is_empty() {
+        format!("not configured (set {})", missing.join(", "))
+    } else {
+        format!(
+            "incomplete: {} set, {} missing or unusable",
+            found.join(", "),
+            missing.join(", ")
+        )
+    };
+    match info.token_file_found {
+        Some(true) => text.push_str("; token file found"),
+        Some(false) => text.push_str("; token file NOT found"),
+        None => {}
+    }
+    for setting in required.iter().chain([&&info.authority_host]) {
+        if let Some(problem) = &setting.problem {
+            let _ = write!(text, "; {}: {}", setting.variable, clean(problem));
+        }
+    }
+    text
+}
+
+/// The managed identity source, where it came from, the identity and the probe.
+fn managed_identity_text(description: &ManagedIdentityDescription) -> String {
+    let mut text = match description.source {
+        Some(kind) if description.variables.is_empty() => format!("{kind} (no variables set)"),
+        Some(kind) => format!("{kind} (from {})", description.variables.join(", ")),
+        None => "no source".to_owned(),
+    };
+    if let Some(endpoint) = &description.endpoint {
+        let _ = write!(text, " at `{}`", clean(endpoint));
+    }
+    match &description.user_assigned {
+        Some(id) => {
+            let _ = write!(text, ", user-assigned {} {}", id.option_name(), clean(id.value()));
+        }
+        None => text.push_str(", system-assigned"),
+    }
+    let _ = write!(text, "; probe: {}", probe_text(&description.probe));
+    if let Some(problem) = &description.problem {
+        let _ = write!(text, "; problem: {}", clean(problem));
+    }
+    text
+}
+
+fn probe_text(probe: &ProbeReport) -> String {
+    match probe {
+        ProbeReport::Answered { status, elapsed } => {
+            format!("IMDS answered (HTTP {status}) in {}", millis(*elapsed))
+        }
+        // The reason is in the provider's row already.
+        ProbeReport::NoAnswer { elapsed, .. } => format!("no answer in {}", millis(*elapsed)),
+        ProbeReport::NotYet => "not run".to_owned(),
+        // `Off` and any later variant.
+        _ => "none (used alone, or not IMDS)".to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -390,5 +478,68 @@ Token claims (decoded without verifying the signature):
             "{table}"
         );
         assert!(!table.contains('\u{1b}') && !table.contains('\u{7}'), "{table}");
+    }
+
+    #[test]
+    fn managed_and_workload_identity_lines_name_variables_not_secrets() {
+        use credchain::{Env, ManagedIdentityCredential, WorkloadIdentityCredential};
+        use credchain_core::ProviderContext;
+        let context = ProviderContext::new().with_env(Env::from_pairs([
+            ("IDENTITY_ENDPOINT", "http://127.0.0.1:9/msi/token"),
+            ("IDENTITY_HEADER", "header-secret-value"),
+            ("AZURE_TENANT_ID", "contoso"),
+            ("AZURE_FEDERATED_TOKEN_FILE", "/nonexistent/token"),
+        ]));
+        let mut r = report(vec![]);
+        r.config.managed_identity = Some(
+            ManagedIdentityCredential::builder()
+                .context(context.clone())
+                .client_id("app-id")
+                .build()
+                .describe(),
+        );
+        r.config.workload_identity = WorkloadIdentityCredential::builder()
+            .context(context)
+            .build_for_chain()
+            .describe();
+        let table = doctor_table_in(&r, &TimeZone::UTC);
+        assert!(
+            table.contains(
+                "  managed identity: App Service (from IDENTITY_ENDPOINT, IDENTITY_HEADER) at \
+                 `http://127.0.0.1:9/msi/token`, user-assigned client_id app-id; probe: none (used alone, or not IMDS)\n"
+            ),
+            "{table}"
+        );
+        assert!(
+            table.contains(
+                "  workload identity: incomplete: AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE set, AZURE_CLIENT_ID \
+                 missing or unusable; token file NOT found\n"
+            ),
+            "{table}"
+        );
+        assert!(!table.contains("header-secret-value"), "{table}");
+        r.config.managed_identity = None;
+        let table = doctor_table_in(&r, &TimeZone::UTC);
+        assert!(
+            table.contains("  managed identity: not part of the chain\n"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn probe_outcomes_read_as_sentences() {
+        use std::time::Duration;
+        let answered = ProbeReport::Answered {
+            status: 400,
+            elapsed: Duration::from_millis(3),
+        };
+        assert_eq!(probe_text(&answered), "IMDS answered (HTTP 400) in 3 ms");
+        let none = ProbeReport::NoAnswer {
+            reason: "refused".into(),
+            elapsed: Duration::from_millis(1000),
+        };
+        assert_eq!(probe_text(&none), "no answer in 1000 ms");
+        assert_eq!(probe_text(&ProbeReport::NotYet), "not run");
+        assert_eq!(probe_text(&ProbeReport::Off), "none (used alone, or not IMDS)");
     }
 }

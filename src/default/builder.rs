@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use credchain_core::{Env, Error, TokenCredential, validate};
 
-use super::credential::{DefaultCredential, Member, Unusable};
+use super::credential::{Concrete, DefaultCredential, Member, Unusable};
 use super::providers::BUILTIN_PROVIDERS;
 use super::selection::{TOKEN_CREDENTIALS_VAR, TokenCredentialsSelection};
 use crate::{ChainedCredential, ProviderEntry, TokenCacheLayer};
@@ -30,12 +30,17 @@ const NAME: &str = "DefaultCredential";
 pub struct DefaultCredentialBuilder {
     env: Env,
     exclude_environment: Option<bool>,
+    exclude_workload_identity: Option<bool>,
+    exclude_managed_identity: Option<bool>,
     exclude_vscode: Option<bool>,
     exclude_cli: Option<bool>,
     require_selection: bool,
     allowed: Vec<String>,
     vscode_tenant: Option<String>,
     cli_tenant: Option<String>,
+    managed_identity_client_id: Option<String>,
+    workload_identity_client_id: Option<String>,
+    workload_identity_tenant: Option<String>,
     process_timeout: Option<Duration>,
     authority: Option<String>,
     inserted: Vec<(usize, ProviderEntry)>,
@@ -53,6 +58,46 @@ impl DefaultCredentialBuilder {
     /// `AZURE_TOKEN_CREDENTIALS` says.
     pub fn exclude_environment_credential(mut self, exclude: bool) -> Self {
         self.exclude_environment = Some(exclude);
+        self
+    }
+
+    /// Leaves the workload identity provider out (`true`) or forces it in (`false`).
+    pub fn exclude_workload_identity_credential(mut self, exclude: bool) -> Self {
+        self.exclude_workload_identity = Some(exclude);
+        self
+    }
+
+    /// Leaves the managed identity provider out (`true`) or forces it in (`false`).
+    pub fn exclude_managed_identity_credential(mut self, exclude: bool) -> Self {
+        self.exclude_managed_identity = Some(exclude);
+        self
+    }
+
+    /// The client id of the user-assigned managed identity to use (default: `AZURE_CLIENT_ID`,
+    /// else the system-assigned identity), as azure-identity's `managed_identity_client_id`.
+    ///
+    /// Set here, it is always sent, and a source that only has a system-assigned identity (Azure
+    /// Arc, Cloud Shell) fails with *invalid input*, which stops the chain. Taken from
+    /// `AZURE_CLIENT_ID`, it is left out on those sources (that variable often names a service
+    /// principal or workload identity app, not this machine's identity). Also the workload
+    /// identity provider's client id unless
+    /// [`workload_identity_client_id`](Self::workload_identity_client_id) is set.
+    pub fn managed_identity_client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.managed_identity_client_id = Some(client_id.into());
+        self
+    }
+
+    /// The workload identity provider's client id (default: the
+    /// [`managed_identity_client_id`](Self::managed_identity_client_id) option, else
+    /// `AZURE_CLIENT_ID`).
+    pub fn workload_identity_client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.workload_identity_client_id = Some(client_id.into());
+        self
+    }
+
+    /// The workload identity provider's tenant (default: `AZURE_TENANT_ID`).
+    pub fn workload_identity_tenant_id(mut self, tenant: impl Into<String>) -> Self {
+        self.workload_identity_tenant = Some(tenant.into());
         self
     }
 
@@ -104,7 +149,7 @@ impl DefaultCredentialBuilder {
         self
     }
 
-    /// The Microsoft Entra authority host for the environment and VS Code providers (default:
+    /// The Microsoft Entra authority host for the environment, workload identity and VS Code providers (default:
     /// `AZURE_AUTHORITY_HOST`, else the public cloud).
     pub fn authority(mut self, authority: impl Into<String>) -> Self {
         self.authority = Some(authority.into());
@@ -152,7 +197,14 @@ impl DefaultCredentialBuilder {
             ));
         }
         let selection = TokenCredentialsSelection::parse(raw_selection.as_deref())?;
-        for tenant in [&self.vscode_tenant, &self.cli_tenant].into_iter().flatten() {
+        for tenant in [
+            &self.vscode_tenant,
+            &self.cli_tenant,
+            &self.workload_identity_tenant,
+        ]
+        .into_iter()
+        .flatten()
+        {
             validate::tenant_id(tenant).map_err(|reason| Error::invalid_input(NAME, reason))?;
         }
         let only = matches!(selection, TokenCredentialsSelection::Only(_));
@@ -160,6 +212,7 @@ impl DefaultCredentialBuilder {
         // The built-in providers, unwrapped: the chain builder below adds the tenant policy and
         // cache to every entry, built-in or inserted. `None`: an inserted entry.
         let mut members = Vec::new();
+        let mut concrete = Concrete::default();
         let mut entries: Vec<(Option<usize>, ProviderEntry)> = Vec::new();
         for builtin in BUILTIN_PROVIDERS {
             let name = builtin.name;
@@ -174,7 +227,7 @@ impl DefaultCredentialBuilder {
             };
             let developer_tool = builtin.developer_tool && !only;
             if excluded_because.is_none() {
-                let provider = self.provider(name, only)?;
+                let provider = self.provider(name, only, &mut concrete)?;
                 entries.push((
                     Some(members.len()),
                     ProviderEntry::from_arc(provider).developer_tool(developer_tool),
@@ -221,6 +274,7 @@ impl DefaultCredentialBuilder {
             chain,
             members,
             selection,
+            concrete,
         })
     }
 
@@ -228,6 +282,8 @@ impl DefaultCredentialBuilder {
     fn explicit_exclusion(&self, name: &str) -> Option<bool> {
         match name {
             "EnvironmentCredential" => self.exclude_environment,
+            "WorkloadIdentityCredential" => self.exclude_workload_identity,
+            "ManagedIdentityCredential" => self.exclude_managed_identity,
             "VisualStudioCodeCredential" => self.exclude_vscode,
             "AzureCliCredential" => self.exclude_cli,
             _ => None,
@@ -235,8 +291,17 @@ impl DefaultCredentialBuilder {
     }
 
     /// Builds one built-in provider; a provider this machine's set-up makes unusable becomes a
-    /// stand-in that reports why.
-    fn provider(&self, name: &'static str, only: bool) -> Result<Arc<dyn TokenCredential>, Error> {
+    /// stand-in that reports why. Providers that `doctor` describes are also kept in `concrete`.
+    #[cfg_attr(
+        not(feature = "managed-identity"),
+        expect(unused_variables, reason = "only the managed identity provider is kept")
+    )]
+    fn provider(
+        &self,
+        name: &'static str,
+        only: bool,
+        concrete: &mut Concrete,
+    ) -> Result<Arc<dyn TokenCredential>, Error> {
         let built: Result<Arc<dyn TokenCredential>, Error> = match name {
             #[cfg(feature = "environment")]
             "EnvironmentCredential" => {
@@ -249,6 +314,13 @@ impl DefaultCredentialBuilder {
                 }
                 Ok(Arc::new(builder.build()))
             }
+            #[cfg(feature = "workload-identity")]
+            "WorkloadIdentityCredential" => self.workload_identity(only),
+            #[cfg(feature = "managed-identity")]
+            "ManagedIdentityCredential" => self.managed_identity(only).map(|credential| {
+                concrete.managed_identity = Some(Arc::clone(&credential));
+                credential as Arc<dyn TokenCredential>
+            }),
             #[cfg(feature = "vscode")]
             "VisualStudioCodeCredential" => {
                 let mut builder = credchain_vscode::VsCodeCredential::builder().env(self.env.clone());
@@ -285,5 +357,81 @@ impl DefaultCredentialBuilder {
                 as_failure: only,
             })
         }))
+    }
+}
+
+#[cfg(any(feature = "workload-identity", feature = "managed-identity"))]
+impl DefaultCredentialBuilder {
+    /// The workload identity provider. In the chain it is built with `build_for_chain`: not
+    /// configured → unavailable, the chain moves on. Selected alone, with `build`: the same
+    /// missing-configuration error (still *unavailable*, naming what is missing, as
+    /// azure-identity's `FailedDACCredential`), and a set-but-invalid value is *invalid input*.
+    #[cfg(feature = "workload-identity")]
+    fn workload_identity(&self, only: bool) -> Result<Arc<dyn TokenCredential>, Error> {
+        use credchain_workload_identity::WorkloadIdentityCredential;
+        let mut builder = WorkloadIdentityCredential::builder()
+            .context(credchain_core::ProviderContext::new().with_env(self.env.clone()));
+        if let Some(tenant) = &self.workload_identity_tenant {
+            builder = builder.tenant_id(tenant.clone());
+        }
+        // azure-identity: `workload_identity_client_id`, else `managed_identity_client_id`, else
+        // `AZURE_CLIENT_ID` (Python `default.py`).
+        if let Some(client_id) = self
+            .workload_identity_client_id
+            .as_ref()
+            .or(self.managed_identity_client_id.as_ref())
+        {
+            builder = builder.client_id(client_id.clone());
+        }
+        if let Some(authority) = &self.authority {
+            let authority = credchain_entra::Authority::parse(authority)
+                .map_err(|reason| Error::invalid_input(NAME, reason))?;
+            builder = builder.authority(authority);
+        }
+        if only {
+            builder.build().map(|c| Arc::new(c) as Arc<dyn TokenCredential>)
+        } else {
+            Ok(Arc::new(builder.build_for_chain()))
+        }
+    }
+
+    /// The managed identity provider: probing IMDS in the chain, not when selected alone.
+    #[cfg(feature = "managed-identity")]
+    fn managed_identity(
+        &self,
+        only: bool,
+    ) -> Result<Arc<credchain_managed_identity::ManagedIdentityCredential>, Error> {
+        use credchain_managed_identity::{ManagedIdentityCredential, UserAssignedId};
+        let context = credchain_core::ProviderContext::new().with_env(self.env.clone());
+        let builder = || {
+            ManagedIdentityCredential::builder()
+                .context(context.clone())
+                .probe(!only)
+        };
+        let credential = match &self.managed_identity_client_id {
+            Some(explicit) => builder().client_id(explicit.clone()).build(),
+            None => match self
+                .env
+                .var_strict("AZURE_CLIENT_ID")
+                .map_err(|reason| Error::invalid_input(credchain_managed_identity::NAME, reason))?
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+            {
+                None => builder().build(),
+                Some(default) => {
+                    let id = UserAssignedId::ClientId(default.clone());
+                    let with_id = builder().client_id(default).build();
+                    // `AZURE_CLIENT_ID` is only a default: on a source with no user-assigned
+                    // identities (Arc, Cloud Shell) it is left out rather than failing the
+                    // chain, as azure-identity does inside DefaultAzureCredential (Python
+                    // `cloud_shell.py` `validate_client_id_and_config` returns when `within_dac`).
+                    match with_id.describe().source {
+                        Some(kind) if !kind.accepts(&id) => builder().build(),
+                        _ => with_id,
+                    }
+                }
+            },
+        };
+        Ok(Arc::new(credential))
     }
 }

@@ -16,7 +16,8 @@ pub struct Member {
 }
 
 impl Member {
-    /// The provider's name (`EnvironmentCredential`, `VisualStudioCodeCredential`, `AzureCliCredential`).
+    /// The provider's name (`EnvironmentCredential`, `WorkloadIdentityCredential`,
+    /// `ManagedIdentityCredential`, `VisualStudioCodeCredential`, `AzureCliCredential`).
     pub fn name(&self) -> &'static str {
         self.name
     }
@@ -48,21 +49,34 @@ impl fmt::Debug for Member {
     }
 }
 
-/// The credential applications use: environment → VS Code → Azure CLI, like azure-identity's
-/// `DefaultAzureCredential`.
+/// The credential applications use: environment → workload identity → managed identity →
+/// VS Code → Azure CLI, like azure-identity's `DefaultAzureCredential` (the Azure Developer CLI
+/// will follow the Azure CLI).
 ///
 /// * The **environment** provider comes first: a service principal configured through `AZURE_*`
 ///   variables. If it is configured and fails, the chain stops (a misconfigured service principal
 ///   must be loud).
+/// * **Workload identity** (AKS pods, OIDC-federated CI): `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
+///   `AZURE_FEDERATED_TOKEN_FILE`. Not configured → unavailable; configured and refused → the
+///   chain stops.
+/// * **Managed identity** (Azure VMs, App Service, Functions, Container Apps, Arc, Cloud Shell,
+///   Azure ML). On a VM (IMDS) the chain first **probes** IMDS once, 1 s at most and without
+///   retries; no answer (a laptop) → unavailable and the chain moves on at once, remembered for
+///   the credential's life. Once an identity endpoint has answered, its failure stops the chain.
+///   `AZURE_CLIENT_ID` (or [`managed_identity_client_id`](DefaultCredentialBuilder::managed_identity_client_id))
+///   picks a user-assigned identity.
 /// * **VS Code** and the **Azure CLI** are developer tools: their failures count as unavailable,
 ///   so the chain moves on.
 /// * The chain is sticky: after the first success it goes straight to that provider, and selects
 ///   again from the top when the provider later reports unavailable (you ran `az logout`, say).
 ///   Concurrent first callers share one selection walk.
 /// * `AZURE_TOKEN_CREDENTIALS` narrows the chain: `dev` (VS Code, Azure CLI), `prod`
-///   (environment), or one provider's name (`EnvironmentCredential`, `VisualStudioCodeCredential`,
-///   `AzureCliCredential`; trimmed, case-insensitive). A named provider runs alone and its
-///   failures are reported as failures. Explicit `exclude_*` options win over the variable.
+///   (environment, workload identity, managed identity), or one provider's name
+///   (`EnvironmentCredential`, `WorkloadIdentityCredential`, `ManagedIdentityCredential`,
+///   `VisualStudioCodeCredential`, `AzureCliCredential`; trimmed, case-insensitive). A named
+///   provider runs alone and its failures are reported as failures; managed identity then does
+///   not probe (full retries), and workload identity's missing configuration is reported as
+///   unavailable, naming what is missing. Explicit `exclude_*` options win over the variable.
 ///
 /// Build it once and share it; every provider has its own token cache.
 ///
@@ -78,6 +92,14 @@ pub struct DefaultCredential {
     pub(super) chain: ChainedCredential,
     pub(super) members: Vec<Member>,
     pub(super) selection: TokenCredentialsSelection,
+    pub(super) concrete: Concrete,
+}
+
+/// The built-in providers whose own diagnostics tools need (without the chain's middleware).
+#[derive(Clone, Default)]
+pub(super) struct Concrete {
+    #[cfg(feature = "managed-identity")]
+    pub(super) managed_identity: Option<Arc<credchain_managed_identity::ManagedIdentityCredential>>,
 }
 
 impl fmt::Debug for DefaultCredential {
@@ -114,6 +136,14 @@ impl DefaultCredential {
     /// What `AZURE_TOKEN_CREDENTIALS` selected.
     pub fn selection(&self) -> TokenCredentialsSelection {
         self.selection
+    }
+
+    /// The chain's managed identity provider itself, when it is part of the chain: its
+    /// [`describe`](credchain_managed_identity::ManagedIdentityCredential::describe) shows the
+    /// detected source and, after a `get_token`, the IMDS probe's outcome and time.
+    #[cfg(feature = "managed-identity")]
+    pub fn managed_identity(&self) -> Option<&Arc<credchain_managed_identity::ManagedIdentityCredential>> {
+        self.concrete.managed_identity.as_ref()
     }
 
     /// The underlying chain (with any providers you inserted).

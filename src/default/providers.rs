@@ -24,7 +24,9 @@ pub struct BuiltinProvider {
     pub group: ProviderGroup,
 }
 
-/// The built-in providers, in the default chain's order.
+/// The built-in providers, in the default chain's order (azure-identity's `DefaultAzureCredential`
+/// order, without the providers credchain does not have). `AzureDeveloperCliCredential` (`Dev`)
+/// goes after `AzureCliCredential` when its crate lands.
 ///
 /// A provider added here is selectable through `AZURE_TOKEN_CREDENTIALS`, appears in
 /// [`DefaultCredential::members`](super::DefaultCredential::members) and in the chain; until
@@ -34,12 +36,28 @@ pub struct BuiltinProvider {
 /// ```
 /// use credchain::default::{BUILTIN_PROVIDERS, ProviderGroup};
 /// let names: Vec<_> = BUILTIN_PROVIDERS.iter().map(|p| p.name).collect();
-/// assert_eq!(names, ["EnvironmentCredential", "VisualStudioCodeCredential", "AzureCliCredential"]);
+/// assert_eq!(names, [
+///     "EnvironmentCredential",
+///     "WorkloadIdentityCredential",
+///     "ManagedIdentityCredential",
+///     "VisualStudioCodeCredential",
+///     "AzureCliCredential",
+/// ]);
 /// assert!(BUILTIN_PROVIDERS.iter().all(|p| p.developer_tool == (p.group == ProviderGroup::Dev)));
 /// ```
 pub const BUILTIN_PROVIDERS: &[BuiltinProvider] = &[
     BuiltinProvider {
         name: "EnvironmentCredential",
+        developer_tool: false,
+        group: ProviderGroup::Prod,
+    },
+    BuiltinProvider {
+        name: "WorkloadIdentityCredential",
+        developer_tool: false,
+        group: ProviderGroup::Prod,
+    },
+    BuiltinProvider {
+        name: "ManagedIdentityCredential",
         developer_tool: false,
         group: ProviderGroup::Prod,
     },
@@ -60,7 +78,8 @@ pub const BUILTIN_PROVIDERS: &[BuiltinProvider] = &[
 /// ```
 /// use credchain::default::builtin_provider;
 /// assert_eq!(builtin_provider("azureclicredential").map(|p| p.name), Some("AzureCliCredential"));
-/// assert!(builtin_provider("ManagedIdentityCredential").is_none());
+/// assert_eq!(builtin_provider("MANAGEDIDENTITYCREDENTIAL").map(|p| p.name), Some("ManagedIdentityCredential"));
+/// assert!(builtin_provider("SharedTokenCacheCredential").is_none());
 /// ```
 pub fn builtin_provider(name: &str) -> Option<&'static BuiltinProvider> {
     BUILTIN_PROVIDERS

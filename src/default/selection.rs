@@ -97,6 +97,14 @@ mod tests {
                 S::Only("VisualStudioCodeCredential"),
             ),
             (Some("AZURECLICREDENTIAL"), S::Only("AzureCliCredential")),
+            (
+                Some("managedidentitycredential"),
+                S::Only("ManagedIdentityCredential"),
+            ),
+            (
+                Some(" WorkloadIdentityCredential "),
+                S::Only("WorkloadIdentityCredential"),
+            ),
         ] {
             assert_eq!(S::parse(value).unwrap(), expected, "{value:?}");
         }
@@ -104,10 +112,16 @@ mod tests {
             "invalid",
             "dev,prod",
             "SharedTokenCacheCredential",
-            "ManagedIdentityCredential",
+            "AzurePowerShellCredential",
         ] {
             let err = S::parse(Some(bad)).unwrap_err();
-            assert!(err.message().contains("valid values are: dev, prod, azureclicredential, environmentcredential, visualstudiocodecredential"), "{err}");
+            assert!(
+                err.message().contains(
+                    "valid values are: dev, prod, azureclicredential, environmentcredential, \
+                     managedidentitycredential, visualstudiocodecredential, workloadidentitycredential"
+                ),
+                "{err}"
+            );
         }
     }
 }

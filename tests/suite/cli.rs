@@ -47,7 +47,8 @@ fn az_ok(token: &str) -> String {
 }
 
 /// A temporary machine: an empty HOME, optionally a fake `az` in `bin/` that logs each
-/// `get-access-token` call's arguments to `az.log` and answers `az version`.
+/// `get-access-token` call's arguments to `az.log` and answers `az version`; IMDS on a refused
+/// loopback port (a laptop: the managed identity probe finds nothing at once).
 struct Machine {
     dir: tempfile::TempDir,
     env: Vec<(String, String)>,
@@ -58,7 +59,11 @@ impl Machine {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir_all(dir.path().join("home")).expect("home");
         std::fs::create_dir_all(dir.path().join("bin")).expect("bin");
-        Machine { dir, env: Vec::new() }
+        let imds = credchain_fake_entra::refused_url().expect("a refused port");
+        Machine {
+            dir,
+            env: vec![("AZURE_POD_IDENTITY_AUTHORITY_HOST".to_owned(), imds)],
+        }
     }
 
     fn root(&self) -> &Path {
@@ -229,6 +234,8 @@ fn assert_doctor_snapshot(name: &str, machine: &Machine, output: &str) {
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(r"[ 0-9]{5} ms", "    N ms");
     settings.add_filter(r#""elapsed_ms": \d+"#, r#""elapsed_ms": "N""#);
+    settings.add_filter(r"\b\d+ ms\b", "N ms");
+    settings.add_filter(r"http://127\.0\.0\.1:\d+", "http://127.0.0.1:PORT");
     settings.set_omit_expression(true);
     settings.set_prepend_module_to_snapshot(true);
     settings.bind(|| insta::assert_snapshot!(name.to_owned(), machine.redact(output)));
@@ -337,8 +344,10 @@ fn logged_out_az_means_no_credential() {
     );
     for line in [
         "\n  1. EnvironmentCredential (unavailable, ",
-        "\n  2. VisualStudioCodeCredential (unavailable, ",
-        "\n  3. AzureCliCredential (unavailable, ",
+        "\n  2. WorkloadIdentityCredential (unavailable, ",
+        "\n  3. ManagedIdentityCredential (unavailable, ",
+        "\n  4. VisualStudioCodeCredential (unavailable, ",
+        "\n  5. AzureCliCredential (unavailable, ",
         "run `az login`",
     ] {
         assert!(run.stderr.contains(line), "missing {line:?}: {run:#?}");
@@ -474,14 +483,21 @@ impl MachineView<'_> {
 // ---------------------------------------------------------------------------------------------
 // AZURE_TOKEN_CREDENTIALS
 
+/// The `prod` providers, which `dev` excludes.
+const PROD: &[&str] = &[
+    "EnvironmentCredential",
+    "WorkloadIdentityCredential",
+    "ManagedIdentityCredential",
+];
+
 #[test]
 fn token_credentials_values() {
     let token = az_token();
     let machine = Machine::new().with_az(&az_ok(&token), "", 0);
     // (value, token exit code, issuing provider, doctor's excluded providers)
     let cases: &[(&str, i32, Option<&str>, &[&str])] = &[
-        ("dev", 0, Some("AzureCliCredential"), &["EnvironmentCredential"]),
-        (" DEV ", 0, Some("AzureCliCredential"), &["EnvironmentCredential"]),
+        ("dev", 0, Some("AzureCliCredential"), PROD),
+        (" DEV ", 0, Some("AzureCliCredential"), PROD),
         (
             "prod",
             3,
@@ -492,19 +508,45 @@ fn token_credentials_values() {
             "AzureCliCredential",
             0,
             Some("AzureCliCredential"),
-            &["EnvironmentCredential", "VisualStudioCodeCredential"],
+            &[
+                "EnvironmentCredential",
+                "WorkloadIdentityCredential",
+                "ManagedIdentityCredential",
+                "VisualStudioCodeCredential",
+            ],
         ),
         (
             "environmentcredential",
             3,
             None,
-            &["VisualStudioCodeCredential", "AzureCliCredential"],
+            &[
+                "WorkloadIdentityCredential",
+                "ManagedIdentityCredential",
+                "VisualStudioCodeCredential",
+                "AzureCliCredential",
+            ],
         ),
         (
             "VisualStudioCodeCredential",
             3,
             None,
-            &["EnvironmentCredential", "AzureCliCredential"],
+            &[
+                "EnvironmentCredential",
+                "WorkloadIdentityCredential",
+                "ManagedIdentityCredential",
+                "AzureCliCredential",
+            ],
+        ),
+        (
+            "WorkloadIdentityCredential",
+            3,
+            None,
+            &[
+                "EnvironmentCredential",
+                "ManagedIdentityCredential",
+                "VisualStudioCodeCredential",
+                "AzureCliCredential",
+            ],
         ),
     ];
     for (value, code, issuer, excluded) in cases {
@@ -543,13 +585,14 @@ fn token_credentials_values() {
 fn invalid_token_credentials_lists_the_valid_values() {
     let machine = Machine::new()
         .with_az(&az_ok("opaque-token"), "", 0)
-        .var("AZURE_TOKEN_CREDENTIALS", "ManagedIdentityCredential");
+        .var("AZURE_TOKEN_CREDENTIALS", "AzurePowerShellCredential");
     for command in ["token", "doctor"] {
         let run = machine.run(&[command]);
         run.assert_code(2);
         assert!(
             run.stderr.contains(
-                "valid values are: dev, prod, azureclicredential, environmentcredential, visualstudiocodecredential"
+                "valid values are: dev, prod, azureclicredential, environmentcredential, \
+                 managedidentitycredential, visualstudiocodecredential, workloadidentitycredential"
             ),
             "{command}: {run:#?}"
         );
@@ -560,7 +603,7 @@ fn invalid_token_credentials_lists_the_valid_values() {
     assert!(
         doctor
             .stdout
-            .contains("AZURE_TOKEN_CREDENTIALS: `ManagedIdentityCredential` (not valid)"),
+            .contains("AZURE_TOKEN_CREDENTIALS: `AzurePowerShellCredential` (not valid)"),
         "{doctor:#?}"
     );
     assert_eq!(machine.az_calls(), Vec::<String>::new());
@@ -704,7 +747,7 @@ fn doctor_json_with_a_signed_in_az() {
     run.assert_code(0).assert_never_shows(&token);
     let json = run.json();
     assert_eq!(json["default_credential"]["uses"], "AzureCliCredential");
-    assert_eq!(json["providers"][2]["claims"]["upn"], "ada@contoso.com");
+    assert_eq!(json["providers"][4]["claims"]["upn"], "ada@contoso.com");
     assert_eq!(
         machine.az_calls(),
         ["account get-access-token --output json --scope api://x/.default"]
@@ -720,7 +763,7 @@ fn doctor_without_claims_flag_shows_no_claims() {
     assert!(!run.stdout.contains("Token claims"), "{run:#?}");
     assert!(!run.stdout.contains("ada@contoso.com"), "{run:#?}");
     let json = machine.run(&["doctor", "-o", "json"]).json();
-    assert!(json["providers"][2].get("claims").is_none(), "{json}");
+    assert!(json["providers"][4].get("claims").is_none(), "{json}");
 }
 
 #[test]
@@ -746,7 +789,7 @@ fn doctor_bounds_each_provider() {
     run.assert_code(3);
     assert!(took < std::time::Duration::from_secs(15), "took {took:?}");
     let json = run.json();
-    let cli = &json["providers"][2];
+    let cli = &json["providers"][4];
     assert_eq!(cli["outcome"], "failed", "{cli}");
     assert_eq!(cli["kind"], "timed out", "{cli}");
     // A limit shorter than the provider's own 10 s leaves that in place; the deadline wins.
@@ -790,7 +833,7 @@ fn doctor_reports_a_failing_az_and_its_next_step() {
     );
     assert!(
         run.stdout.contains(&format!(
-            "3. AzureCliCredential: run `az account get-access-token --scope {ARM}` to see the whole error"
+            "5. AzureCliCredential: run `az account get-access-token --scope {ARM}` to see the whole error"
         )),
         "{run:#?}"
     );
@@ -837,7 +880,7 @@ fn doctor_with_the_real_azure_cli_logged_out() {
     let run = Run::from(cmd.output().expect("run credchain"));
     run.assert_code(3);
     let json = run.json();
-    let cli = &json["providers"][2];
+    let cli = &json["providers"][4];
     assert_eq!(cli["outcome"], "unavailable", "{cli}");
     assert!(
         cli["reason"].as_str().is_some_and(|r| r.contains("az login")),
@@ -866,6 +909,174 @@ async fn tenant_outside_the_allow_list_is_refused() {
         "{run:#?}"
     );
     assert_eq!(entra.token_request_count(), 0, "refused before any request");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Managed identity and workload identity
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_and_doctor_with_app_service_managed_identity() {
+    use credchain_fake_entra::{FakeManagedIdentity, MiSource};
+    let fake = FakeManagedIdentity::builder(MiSource::AppService)
+        .start()
+        .await
+        .expect("fake managed identity");
+    let secret = fake.env()[1].1.clone();
+    let mut machine = Machine::new().with_az(&az_ok(&az_token()), "", 0);
+    for (name, value) in fake.env() {
+        machine = machine.var(&name, &value);
+    }
+    let run = machine
+        .run_async(&["token", "--scope", "https://vault.azure.net/.default"])
+        .await;
+    run.assert_code(0).assert_never_shows(&secret);
+    let json = run.json();
+    assert_eq!(json["credential"], "ManagedIdentityCredential");
+    assert_eq!(
+        fake.issued_tokens(),
+        [json["accessToken"].as_str().unwrap_or_default()]
+    );
+    let request = &fake.requests()[0];
+    assert_eq!(
+        request.query.get("resource").map(String::as_str),
+        Some("https://vault.azure.net")
+    );
+    assert_eq!(
+        machine.az_calls(),
+        Vec::<String>::new(),
+        "the chain stopped at managed identity"
+    );
+
+    let doctor = machine.run_async(&["doctor"]).await;
+    doctor.assert_code(0).assert_never_shows(&secret);
+    assert!(
+        doctor.stdout.contains(&format!(
+            "  managed identity: App Service (from IDENTITY_ENDPOINT, IDENTITY_HEADER) at `{}`, system-assigned; \
+             probe: none (used alone, or not IMDS)\n",
+            fake.endpoint()
+        )),
+        "{doctor:#?}"
+    );
+    assert!(
+        doctor
+            .stdout
+            .contains("DefaultCredential would use: ManagedIdentityCredential"),
+        "{doctor:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_shows_the_imds_probe_and_the_user_assigned_identity() {
+    use credchain_fake_entra::{FakeManagedIdentity, MiSource};
+    let fake = FakeManagedIdentity::builder(MiSource::Imds)
+        .user_assigned(CLIENT, "obj", "/subscriptions/s/ua")
+        .start()
+        .await
+        .expect("fake IMDS");
+    let machine = Machine::new()
+        .var("AZURE_POD_IDENTITY_AUTHORITY_HOST", fake.base_url())
+        .var("AZURE_CLIENT_ID", CLIENT);
+    let doctor = machine.run_async(&["doctor", "-o", "json"]).await;
+    doctor.assert_code(0);
+    let json = doctor.json();
+    let mi = &json["configuration"]["managed_identity"];
+    assert_eq!(mi["source"], "IMDS", "{mi}");
+    assert_eq!(mi["user_assigned"]["id"], CLIENT, "{mi}");
+    assert_eq!(mi["probe"]["outcome"], "answered", "{mi}");
+    assert_eq!(mi["probe"]["status"], 400, "{mi}");
+    assert!(mi["probe"]["elapsed_ms"].is_u64(), "{mi}");
+    assert_eq!(json["default_credential"]["uses"], "ManagedIdentityCredential");
+    let requests = fake.requests();
+    let sent: Vec<Option<&str>> = requests
+        .iter()
+        .map(|r| r.headers.get("metadata").map(String::as_str))
+        .collect();
+    assert_eq!(sent, [None, Some("true")], "one probe, then the token request");
+    assert_eq!(
+        fake.requests()[1].query.get("client_id").map(String::as_str),
+        Some(CLIENT)
+    );
+}
+
+#[test]
+fn doctor_on_a_laptop_reports_no_imds_quickly() {
+    let machine = Machine::new();
+    let run = machine.run(&["doctor", "-o", "json"]);
+    run.assert_code(3);
+    let json = run.json();
+    let mi = &json["configuration"]["managed_identity"];
+    assert_eq!(mi["probe"]["outcome"], "no_answer", "{mi}");
+    let row = &json["providers"][2];
+    assert_eq!(row["name"], "ManagedIdentityCredential");
+    assert_eq!(row["outcome"], "unavailable", "{row}");
+    assert!(
+        row["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("no response from the IMDS endpoint")),
+        "{row}"
+    );
+    assert!(
+        row["next_step"]
+            .as_str()
+            .is_some_and(|s| s.contains("turn on the resource's managed identity")),
+        "{row}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_and_doctor_with_workload_identity_against_fake_entra() {
+    const ISSUER: &str = "https://token.actions.githubusercontent.com";
+    const SUBJECT: &str = "repo:contoso/app:environment:prod";
+    let entra = FakeEntra::builder()
+        .federated_credential(TENANT, CLIENT, ISSUER, SUBJECT)
+        .start()
+        .await
+        .expect("fake Entra");
+    let machine = Machine::new().with_az(&az_ok(&az_token()), "", 0);
+    let file = machine.root().join("federated-token");
+    let assertion = credchain_fake_entra::federated_token(
+        ISSUER,
+        SUBJECT,
+        std::time::SystemTime::now() + std::time::Duration::from_secs(3600),
+    );
+    std::fs::write(&file, &assertion).expect("write token file");
+    let machine = machine
+        .var("AZURE_TENANT_ID", TENANT)
+        .var("AZURE_CLIENT_ID", CLIENT)
+        .var("AZURE_FEDERATED_TOKEN_FILE", &file.display().to_string())
+        .var("AZURE_AUTHORITY_HOST", &entra.authority())
+        .var("SSL_CERT_FILE", &entra.ca_pem_path().display().to_string());
+    let run = machine.run_async(&["token"]).await;
+    run.assert_code(0).assert_never_shows(&assertion);
+    let json = run.json();
+    assert_eq!(json["credential"], "WorkloadIdentityCredential");
+    assert_eq!(
+        entra.issued_tokens(),
+        [json["accessToken"].as_str().unwrap_or_default()]
+    );
+
+    let doctor = machine.run_async(&["doctor"]).await;
+    doctor.assert_code(0).assert_never_shows(&assertion);
+    assert!(
+        doctor.stdout.contains(
+            "  workload identity: configured from AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE; \
+             token file found\n"
+        ),
+        "{doctor:#?}"
+    );
+    assert!(
+        doctor
+            .stdout
+            .contains("DefaultCredential would use: WorkloadIdentityCredential"),
+        "{doctor:#?}"
+    );
+    std::fs::remove_file(&file).expect("remove token file");
+    let json = machine.run_async(&["doctor", "-o", "json"]).await.json();
+    assert_eq!(
+        json["configuration"]["workload_identity"]["token_file_found"],
+        false
+    );
+    assert_eq!(json["providers"][1]["outcome"], "failed", "{json}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1022,7 +1233,7 @@ fn control_characters_never_reach_the_terminal() {
     assert!(!raw(&run.stderr), "{run:#?}");
     assert!(
         run.stderr
-            .contains("\n  2. VisualStudioCodeCredential (unavailable, "),
+            .contains("\n  4. VisualStudioCodeCredential (unavailable, "),
         "the report keeps its lines: {run:#?}"
     );
     let doctor = machine.run(&["doctor"]);

@@ -13,15 +13,18 @@ const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const CLIENT: &str = "0bc2a8f1-5f5e-4b8a-9a3d-5a6b0d2c3e4f";
 
 /// A directory with a fake `az` that logs its arguments to `az.log` and prints `stdout`/`stderr`
-/// with `exit`; and an empty HOME, so VS Code finds nothing.
+/// with `exit`; an empty HOME, so VS Code finds nothing; and IMDS on a refused loopback port, so
+/// the managed identity probe learns at once that this is no VM.
 struct Machine {
     dir: tempfile::TempDir,
+    imds: String,
 }
 
 impl Machine {
     fn new() -> Self {
         Machine {
             dir: tempfile::tempdir().unwrap(),
+            imds: credchain_fake_entra::refused_url().unwrap(),
         }
     }
 
@@ -70,6 +73,7 @@ impl Machine {
                 "DBUS_SESSION_BUS_ADDRESS".into(),
                 format!("unix:path={}/no-bus", self.home().display()),
             ),
+            ("AZURE_POD_IDENTITY_AUTHORITY_HOST".into(), self.imds.clone()),
         ];
         pairs.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         Env::from_pairs(pairs)
@@ -86,53 +90,47 @@ fn names(credential: &DefaultCredential) -> Vec<&str> {
     credential.chain().provider_names().collect()
 }
 
+const ALL: &[&str] = &[
+    "EnvironmentCredential",
+    "WorkloadIdentityCredential",
+    "ManagedIdentityCredential",
+    "VisualStudioCodeCredential",
+    "AzureCliCredential",
+];
+const PROD: &[&str] = &[
+    "EnvironmentCredential",
+    "WorkloadIdentityCredential",
+    "ManagedIdentityCredential",
+];
+
 #[test]
-fn order_is_environment_then_vscode_then_cli() {
+fn order_is_environment_workload_managed_vscode_cli() {
     let machine = Machine::new();
     let credential = DefaultCredential::builder()
         .env(machine.env(&[]))
         .build()
         .unwrap();
-    assert_eq!(
-        names(&credential),
-        [
-            "EnvironmentCredential",
-            "VisualStudioCodeCredential",
-            "AzureCliCredential"
-        ]
-    );
+    assert_eq!(names(&credential), ALL);
     let dev_tools: Vec<bool> = credential
         .members()
         .iter()
         .map(|m| m.is_developer_tool())
         .collect();
-    assert_eq!(dev_tools, [false, true, true]);
+    assert_eq!(dev_tools, [false, false, false, true, true]);
 }
 
 #[test]
 fn token_credentials_selects_members() {
     let machine = Machine::new();
     let cases: &[(&str, &[&str])] = &[
-        (
-            "",
-            &[
-                "EnvironmentCredential",
-                "VisualStudioCodeCredential",
-                "AzureCliCredential",
-            ],
-        ),
-        (
-            "  ",
-            &[
-                "EnvironmentCredential",
-                "VisualStudioCodeCredential",
-                "AzureCliCredential",
-            ],
-        ),
+        ("", ALL),
+        ("  ", ALL),
         ("dev", &["VisualStudioCodeCredential", "AzureCliCredential"]),
         ("DeV", &["VisualStudioCodeCredential", "AzureCliCredential"]),
-        (" Prod ", &["EnvironmentCredential"]),
+        (" Prod ", PROD),
         ("EnvironmentCredential", &["EnvironmentCredential"]),
+        ("workloadidentitycredential", &["WorkloadIdentityCredential"]),
+        ("ManagedIdentityCredential", &["ManagedIdentityCredential"]),
         ("visualstudiocodecredential", &["VisualStudioCodeCredential"]),
         ("AzureCliCredential", &["AzureCliCredential"]),
     ];
@@ -160,15 +158,17 @@ fn token_credentials_selects_members() {
 #[test]
 fn invalid_or_missing_token_credentials_is_a_construction_error() {
     let machine = Machine::new();
-    for bad in ["invalid", "dev,prod", "ManagedIdentityCredential"] {
+    for bad in ["invalid", "dev,prod", "AzurePowerShellCredential"] {
         let err = DefaultCredential::builder()
             .env(machine.env(&[("AZURE_TOKEN_CREDENTIALS", bad)]))
             .build()
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
         assert!(
-            err.message()
-                .contains("valid values are: dev, prod, azureclicredential"),
+            err.message().contains(
+                "valid values are: dev, prod, azureclicredential, environmentcredential, \
+                     managedidentitycredential, visualstudiocodecredential, workloadidentitycredential"
+            ),
             "{err}"
         );
     }
@@ -285,6 +285,8 @@ fn own_providers_go_where_asked() {
         [
             "EnvironmentCredential",
             "Mine",
+            "WorkloadIdentityCredential",
+            "ManagedIdentityCredential",
             "VisualStudioCodeCredential",
             "AzureCliCredential",
             "Last"
@@ -300,6 +302,7 @@ async fn fresh_machine_every_provider_says_what_to_set_up() {
             ("PATH", "/nonexistent"),
             ("HOME", machine.home().to_str().unwrap()),
             ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus"),
+            ("AZURE_POD_IDENTITY_AUTHORITY_HOST", machine.imds.as_str()),
         ]))
         .build()
         .unwrap();
@@ -309,7 +312,7 @@ async fn fresh_machine_every_provider_says_what_to_set_up() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable);
     let attempts = err.attempts();
-    assert_eq!(attempts.len(), 3, "{err}");
+    assert_eq!(attempts.len(), 5, "{err}");
     assert!(
         attempts
             .iter()
@@ -318,7 +321,21 @@ async fn fresh_machine_every_provider_says_what_to_set_up() {
     );
     assert!(attempts[0].error().message().contains("AZURE_CLIENT_ID"), "{err}");
     assert!(
-        attempts[2].error().message().to_lowercase().contains("not found"),
+        attempts[1]
+            .error()
+            .message()
+            .contains("AZURE_FEDERATED_TOKEN_FILE"),
+        "{err}"
+    );
+    assert!(
+        attempts[2]
+            .error()
+            .message()
+            .contains("no response from the IMDS endpoint"),
+        "{err}"
+    );
+    assert!(
+        attempts[4].error().message().to_lowercase().contains("not found"),
         "{err}"
     );
 }
@@ -340,7 +357,7 @@ async fn developer_tool_failures_move_on_but_a_chosen_provider_fails_loudly() {
         ErrorKind::Unavailable,
         "a developer tool's failure counts as unavailable: {err}"
     );
-    assert_eq!(err.attempts()[2].outcome(), AttemptOutcome::FailedContinued);
+    assert_eq!(err.attempts()[4].outcome(), AttemptOutcome::FailedContinued);
     assert!(err.to_string().contains("AADSTS700082"), "{err}");
 
     let only = machine.env(&[("AZURE_TOKEN_CREDENTIALS", "AzureCliCredential")]);
@@ -448,4 +465,342 @@ fn the_blocking_default_credential_runs_az_without_a_runtime_of_ours() {
         credential.as_async().chain().selected(),
         Some("AzureCliCredential")
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Managed identity and workload identity
+
+use credchain::managed_identity::ProbeReport;
+use credchain_fake_entra::{FakeManagedIdentity, MiSource};
+
+const MI_CLIENT: &str = "5a1d7c2e-7f3b-4c4e-9a51-0c6f2b8e9d10";
+
+fn machine_env_with(machine: &Machine, fake: &FakeManagedIdentity, extra: &[(&str, &str)]) -> Env {
+    let mut pairs: Vec<(String, String)> = fake.env();
+    pairs.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    machine.env(&pairs)
+}
+
+#[tokio::test]
+async fn managed_identity_probes_imds_in_the_chain_but_not_when_selected_alone() {
+    let machine = Machine::new().with_az(&az_ok("token-from-az"), "", 0);
+    let imds = FakeManagedIdentity::builder(MiSource::Imds)
+        .start()
+        .await
+        .unwrap();
+
+    let credential = DefaultCredential::builder()
+        .env(machine_env_with(&machine, &imds, &[]))
+        .build()
+        .unwrap();
+    let mi = credential.managed_identity().expect("in the chain").clone();
+    assert_eq!(mi.describe().probe, ProbeReport::NotYet);
+    let token = credential
+        .get_token(SCOPE, &TokenRequestOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(imds.issued_tokens(), [token.secret().to_owned()]);
+    assert_eq!(credential.chain().selected(), Some("ManagedIdentityCredential"));
+    assert_eq!(machine.az_calls(), 0, "the chain stopped at managed identity");
+    let sent: Vec<Option<String>> = imds
+        .requests()
+        .iter()
+        .map(|r| r.headers.get("metadata").cloned())
+        .collect();
+    assert_eq!(
+        sent,
+        [None, Some("true".to_owned())],
+        "a probe without `Metadata`, then the request"
+    );
+    assert!(
+        matches!(mi.describe().probe, ProbeReport::Answered { status: 400, .. }),
+        "{}",
+        mi.describe()
+    );
+
+    let alone = DefaultCredential::builder()
+        .env(machine_env_with(
+            &machine,
+            &imds,
+            &[("AZURE_TOKEN_CREDENTIALS", "ManagedIdentityCredential")],
+        ))
+        .build()
+        .unwrap();
+    assert_eq!(
+        alone.managed_identity().unwrap().describe().probe,
+        ProbeReport::Off
+    );
+    alone.get_token(SCOPE, &TokenRequestOptions::new()).await.unwrap();
+    let requests = imds.requests();
+    assert_eq!(requests.len(), 3, "alone: no probe, one request");
+    assert_eq!(
+        requests[2].headers.get("metadata").map(String::as_str),
+        Some("true")
+    );
+}
+
+#[tokio::test]
+async fn no_imds_answer_moves_on_at_once_and_is_remembered() {
+    let machine = Machine::new().with_az(&az_ok("token-from-az"), "", 0);
+    let credential = DefaultCredential::builder()
+        .env(machine.env(&[]))
+        .build()
+        .unwrap();
+    let token = credential
+        .get_token(SCOPE, &TokenRequestOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(token.secret(), "token-from-az");
+    let described = credential.managed_identity().unwrap().describe();
+    assert!(
+        matches!(described.probe, ProbeReport::NoAnswer { .. }),
+        "{described}"
+    );
+    assert_eq!(
+        described.endpoint.as_deref(),
+        Some(format!("{}/metadata/identity/oauth2/token", machine.imds).as_str())
+    );
+}
+
+#[tokio::test]
+async fn azure_client_id_picks_the_user_assigned_identity_unless_the_option_says_otherwise() {
+    let machine = Machine::new();
+    let imds = FakeManagedIdentity::builder(MiSource::Imds)
+        .user_assigned(MI_CLIENT, "obj-1", "/subscriptions/s/rg/ua1")
+        .user_assigned("other-client", "obj-2", "/subscriptions/s/rg/ua2")
+        .no_system_assigned()
+        .start()
+        .await
+        .unwrap();
+    let only_mi = [("AZURE_TOKEN_CREDENTIALS", "ManagedIdentityCredential")];
+    let by_variable = DefaultCredential::builder()
+        .env(machine_env_with(
+            &machine,
+            &imds,
+            &[("AZURE_CLIENT_ID", MI_CLIENT), only_mi[0]],
+        ))
+        .build()
+        .unwrap();
+    by_variable
+        .get_token(SCOPE, &TokenRequestOptions::new())
+        .await
+        .unwrap();
+    let by_option = DefaultCredential::builder()
+        .env(machine_env_with(
+            &machine,
+            &imds,
+            &[("AZURE_CLIENT_ID", MI_CLIENT), only_mi[0]],
+        ))
+        .managed_identity_client_id("other-client")
+        .build()
+        .unwrap();
+    by_option
+        .get_token(SCOPE, &TokenRequestOptions::new())
+        .await
+        .unwrap();
+    let sent: Vec<Option<String>> = imds
+        .requests()
+        .iter()
+        .map(|r| r.query.get("client_id").cloned())
+        .collect();
+    assert_eq!(
+        sent,
+        [Some(MI_CLIENT.to_owned()), Some("other-client".to_owned())]
+    );
+}
+
+#[tokio::test]
+async fn azure_client_id_is_left_out_where_only_a_system_assigned_identity_exists() {
+    let machine = Machine::new().with_az(&az_ok("token-from-az"), "", 0);
+    let cloud_shell = FakeManagedIdentity::builder(MiSource::CloudShell)
+        .start()
+        .await
+        .unwrap();
+    // A service principal's or workload identity's client id in AZURE_CLIENT_ID does not break
+    // Cloud Shell's system-assigned identity …
+    let credential = DefaultCredential::builder()
+        .env(machine_env_with(
+            &machine,
+            &cloud_shell,
+            &[("AZURE_CLIENT_ID", CLIENT)],
+        ))
+        .build()
+        .unwrap();
+    let token = credential
+        .get_token(SCOPE, &TokenRequestOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(cloud_shell.issued_tokens(), [token.secret().to_owned()]);
+    assert_eq!(
+        credential.managed_identity().unwrap().describe().user_assigned,
+        None
+    );
+    assert!(
+        cloud_shell.requests()[0].form_value("client_id").is_none(),
+        "{:?}",
+        cloud_shell.requests()
+    );
+    // … but a client id the application asked for is refused loudly, before anything is sent.
+    let explicit = DefaultCredential::builder()
+        .env(machine_env_with(&machine, &cloud_shell, &[]))
+        .managed_identity_client_id(MI_CLIENT)
+        .build()
+        .unwrap();
+    let err = explicit
+        .get_token(SCOPE, &TokenRequestOptions::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(
+        err.to_string()
+            .contains("supports only the system-assigned identity"),
+        "{err}"
+    );
+    assert_eq!(cloud_shell.requests().len(), 1);
+    assert_eq!(machine.az_calls(), 0, "invalid input stops the chain");
+}
+
+#[test]
+fn exclude_options_cover_workload_and_managed_identity() {
+    let machine = Machine::new();
+    let credential = DefaultCredential::builder()
+        .env(machine.env(&[]))
+        .exclude_workload_identity_credential(true)
+        .exclude_managed_identity_credential(true)
+        .build()
+        .unwrap();
+    assert_eq!(
+        names(&credential),
+        [
+            "EnvironmentCredential",
+            "VisualStudioCodeCredential",
+            "AzureCliCredential"
+        ]
+    );
+    assert!(credential.managed_identity().is_none());
+    let forced = DefaultCredential::builder()
+        .env(machine.env(&[("AZURE_TOKEN_CREDENTIALS", "dev")]))
+        .exclude_managed_identity_credential(false)
+        .build()
+        .unwrap();
+    assert_eq!(
+        names(&forced),
+        [
+            "ManagedIdentityCredential",
+            "VisualStudioCodeCredential",
+            "AzureCliCredential"
+        ]
+    );
+    let err = DefaultCredential::builder()
+        .env(machine.env(&[]))
+        .workload_identity_tenant_id("bad tenant")
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+}
+
+mod workload_identity {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    const ISSUER: &str = "https://token.actions.githubusercontent.com";
+    const SUBJECT: &str = "repo:contoso/app:ref:refs/heads/main";
+
+    #[tokio::test]
+    async fn a_configured_workload_identity_comes_before_managed_identity() {
+        let entra = FakeEntra::builder()
+            .federated_credential(TENANT, CLIENT, ISSUER, SUBJECT)
+            .start()
+            .await
+            .unwrap();
+        let machine = Machine::new().with_az(&az_ok("token-from-az"), "", 0);
+        let file = machine.home().join("federated-token");
+        let expires = SystemTime::now() + Duration::from_secs(3600);
+        std::fs::write(
+            &file,
+            credchain_fake_entra::federated_token(ISSUER, SUBJECT, expires),
+        )
+        .unwrap();
+        let imds = FakeManagedIdentity::builder(MiSource::Imds)
+            .start()
+            .await
+            .unwrap();
+        let ca = entra.ca_pem_path().display().to_string();
+        let authority = entra.authority();
+        let file = file.display().to_string();
+        let env = machine_env_with(
+            &machine,
+            &imds,
+            &[
+                ("AZURE_TENANT_ID", TENANT),
+                ("AZURE_CLIENT_ID", CLIENT),
+                ("AZURE_FEDERATED_TOKEN_FILE", &file),
+                ("AZURE_AUTHORITY_HOST", &authority),
+                ("SSL_CERT_FILE", &ca),
+            ],
+        );
+        let credential = DefaultCredential::builder().env(env.clone()).build().unwrap();
+        let token = credential
+            .get_token(SCOPE, &TokenRequestOptions::new())
+            .await
+            .unwrap();
+        assert_eq!(entra.issued_tokens(), [token.secret().to_owned()]);
+        assert_eq!(credential.chain().selected(), Some("WorkloadIdentityCredential"));
+        assert!(imds.requests().is_empty(), "managed identity was not reached");
+
+        // The workload identity option wins over AZURE_CLIENT_ID: an unknown app is refused,
+        // and that failure stops the chain (it is not a developer tool).
+        let other = DefaultCredential::builder()
+            .env(env)
+            .workload_identity_client_id("00000000-0000-0000-0000-00000000abcd")
+            .build()
+            .unwrap();
+        let err = other
+            .get_token(SCOPE, &TokenRequestOptions::new())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::AuthenticationFailed, "{err}");
+        assert!(
+            imds.requests().is_empty(),
+            "the chain stopped at workload identity"
+        );
+        assert_eq!(machine.az_calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn selected_alone_a_missing_configuration_is_reported_naming_the_variables() {
+        let machine = Machine::new();
+        let credential = DefaultCredential::builder()
+            .env(machine.env(&[
+                ("AZURE_TOKEN_CREDENTIALS", "WorkloadIdentityCredential"),
+                ("AZURE_CLIENT_ID", CLIENT),
+            ]))
+            .build()
+            .unwrap();
+        let err = credential
+            .get_token(SCOPE, &TokenRequestOptions::new())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+        assert_eq!(err.attempts().len(), 1, "{err}");
+        assert!(err.to_string().contains("`AZURE_TENANT_ID`"), "{err}");
+        assert!(err.to_string().contains("`AZURE_FEDERATED_TOKEN_FILE`"), "{err}");
+
+        // A value that is set but unusable is invalid input when chosen alone.
+        let invalid = DefaultCredential::builder()
+            .env(machine.env(&[
+                ("AZURE_TOKEN_CREDENTIALS", "WorkloadIdentityCredential"),
+                ("AZURE_CLIENT_ID", CLIENT),
+                ("AZURE_TENANT_ID", "not a tenant"),
+                ("AZURE_FEDERATED_TOKEN_FILE", "/nonexistent/token"),
+            ]))
+            .build()
+            .unwrap();
+        let err = invalid
+            .get_token(SCOPE, &TokenRequestOptions::new())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    }
 }

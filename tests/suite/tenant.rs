@@ -378,6 +378,8 @@ async fn an_allow_list_serves_its_tenant_for_a_provider_with_a_specific_home_ten
     let credential = credchain::DefaultCredential::builder()
         .env(Env::empty())
         .exclude_environment_credential(true)
+        .exclude_workload_identity_credential(true)
+        .exclude_managed_identity_credential(true)
         .exclude_visual_studio_code_credential(true)
         .exclude_cli_credential(true)
         .additionally_allowed_tenants(["t1"])

@@ -59,6 +59,7 @@ struct Inner {
     proxy: Option<String>,
     proxy_password: Option<Zeroizing<String>>,
     max_body: usize,
+    http_only: bool,
 }
 
 impl fmt::Debug for EntraHttpClient {
@@ -78,6 +79,7 @@ pub struct EntraHttpClientBuilder {
     env: Env,
     extra_roots: Vec<Vec<u8>>,
     max_body: usize,
+    http_only: bool,
 }
 
 impl Default for EntraHttpClientBuilder {
@@ -86,6 +88,7 @@ impl Default for EntraHttpClientBuilder {
             env: Env::process(),
             extra_roots: Vec::new(),
             max_body: DEFAULT_MAX_BODY,
+            http_only: false,
         }
     }
 }
@@ -110,21 +113,39 @@ impl EntraHttpClientBuilder {
         self
     }
 
+    /// Plain `http://` only (`true`), for loopback and instance-metadata endpoints such as
+    /// managed identity's: no TLS root store is loaded (reading the system's takes tens of
+    /// milliseconds, which a chain probing IMDS on a laptop should not pay), and every
+    /// `https://` request is refused with an error saying so. Default: `false`.
+    pub fn http_only(mut self, http_only: bool) -> Self {
+        self.http_only = http_only;
+        self
+    }
+
     /// Builds the client.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::InvalidInput`](credchain_core::ErrorKind::InvalidInput) (provider
-    /// `EntraHttpClient`) when the proxy variable is not a valid URL or an added root is not
-    /// valid PEM.
+    /// `EntraHttpClient`) when the proxy variable is not a valid URL, an added root is not
+    /// valid PEM, or roots are added to an [`http_only`](Self::http_only) client.
     pub fn build(self) -> Result<EntraHttpClient, Error> {
         self.build_for("EntraHttpClient")
     }
 
     /// [`build`](Self::build) with errors carrying `provider`'s name.
     pub(crate) fn build_for(self, provider: &str) -> Result<EntraHttpClient, Error> {
-        let (roots, summary) =
-            net::root_store(&self.env, &self.extra_roots).map_err(|e| Error::invalid_input(provider, e))?;
+        let (roots, summary) = if self.http_only {
+            if !self.extra_roots.is_empty() {
+                return Err(Error::invalid_input(
+                    provider,
+                    "root certificates have no effect on an `http_only` client; remove them or the option",
+                ));
+            }
+            (rustls::RootCertStore::empty(), RootsSummary::http_only())
+        } else {
+            net::root_store(&self.env, &self.extra_roots).map_err(|e| Error::invalid_input(provider, e))?
+        };
         let tls =
             rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
                 .with_safe_default_protocol_versions()
@@ -165,6 +186,7 @@ impl EntraHttpClientBuilder {
                 proxy: shown_proxy,
                 proxy_password,
                 max_body: self.max_body,
+                http_only: self.http_only,
             }),
         })
     }
@@ -224,6 +246,13 @@ impl EntraHttpClient {
                 "the URL scheme `{}` is not http or https",
                 url.scheme()
             )));
+        }
+        if self.inner.http_only && url.scheme() == "https" {
+            return Err(invalid(
+                "this HTTP client was built for plain `http://` endpoints only (`http_only`); an `https://` \
+                 URL needs a client built without it"
+                    .to_owned(),
+            ));
         }
         let mut builder = self.inner.http.request(method, url);
         for (name, value) in &request.headers {
@@ -434,6 +463,35 @@ mod tests {
         let (url, _server) = serve_once(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nhello world").await;
         let err = small.send(HttpRequest::get(url)).await.expect_err("too large");
         assert!(err.to_string().contains("larger than 10 bytes"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_http_only_client_loads_no_roots_sends_http_and_refuses_https() {
+        let (url, _server) = serve_once(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").await;
+        let http_only = EntraHttpClient::builder()
+            .env(Env::empty())
+            .http_only(true)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(format!("{http_only:?}").contains("http only"), "{http_only:?}");
+        let response = http_only
+            .send(HttpRequest::get(url))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(&response.body[..], b"ok");
+        let err = http_only
+            .send(HttpRequest::get("https://127.0.0.1:9/"))
+            .await
+            .expect_err("https refused");
+        assert_eq!(err.kind(), HttpErrorKind::Other, "{err}");
+        assert!(err.to_string().contains("`http_only`"), "{err}");
+        let err = EntraHttpClient::builder()
+            .env(Env::empty())
+            .http_only(true)
+            .add_root_certificate_pem(b"-----BEGIN CERTIFICATE-----")
+            .build()
+            .expect_err("roots on an http-only client");
+        assert!(err.message().contains("no effect"), "{err}");
     }
 
     #[tokio::test]

@@ -22,6 +22,17 @@ pub(crate) struct RootsSummary {
     pub(crate) extra: usize,
 }
 
+impl RootsSummary {
+    /// No roots: the client sends plain `http://` requests only.
+    pub(crate) fn http_only() -> Self {
+        RootsSummary {
+            source: "none (http only)",
+            count: 0,
+            extra: 0,
+        }
+    }
+}
+
 /// Builds the root store: `SSL_CERT_FILE` / `SSL_CERT_DIR` when either is set in `env`
 /// (replacing the system store, as OpenSSL and rustls-native-certs do), else the operating
 /// system's store; then the `extra` PEM roots.

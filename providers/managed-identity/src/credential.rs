@@ -269,7 +269,7 @@ impl ManagedIdentityCredential {
         }
         let http = self
             .http
-            .get_or_init(default_http)
+            .get_or_init(|| default_http(source))
             .as_ref()
             .map_err(Clone::clone)?;
         Ok((source, id, http))
@@ -468,9 +468,14 @@ impl ManagedIdentityCredential {
 /// The default client: credchain-entra's, built on first use. Managed identity endpoints are
 /// plain `http://` on the machine or link-local, which that client never proxies, so it gets
 /// no proxy or CA variables (a bad `HTTPS_PROXY` must not break managed identity).
-fn default_http() -> Result<SharedHttpClient, Error> {
+/// The default HTTP client for `source`. An `http://` endpoint (IMDS, and the local endpoints
+/// of App Service, Arc, Azure ML and Cloud Shell) gets an `http_only` client, which loads no TLS
+/// roots: a chain probing IMDS on a laptop then pays only for the probe (`benches/imds_probe.rs`
+/// in the root crate).
+pub(crate) fn default_http(source: &Source) -> Result<SharedHttpClient, Error> {
     let client = credchain_entra::EntraHttpClient::builder()
         .env(credchain_core::Env::empty())
+        .http_only(source.endpoint.starts_with("http://"))
         .max_body_bytes(parse::MAX_RESPONSE)
         .build()
         .map_err(|e| Error::unavailable(NAME, format!("cannot set up the HTTP client: {}", e.message())))?;

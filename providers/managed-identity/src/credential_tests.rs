@@ -565,3 +565,22 @@ fn secrets_are_not_in_debug_or_describe() {
     );
     assert!(shown.contains("user-assigned client_id cid"), "{shown}");
 }
+
+#[test]
+fn the_default_client_loads_no_tls_roots_for_http_endpoints_only() {
+    let described = |pairs: &[(&str, &str)]| {
+        let env = Env::from_pairs(pairs.iter().copied());
+        let source = crate::source::detect(&env, &MemoryFileSystem::default()).expect("a source");
+        format!(
+            "{:?}",
+            super::credential::default_http(&source).expect("a client")
+        )
+    };
+    // IMDS is plain http: no root store is read (issue 11: a laptop pays only for the probe).
+    assert!(described(&[]).contains("http only"), "{}", described(&[]));
+    let https = described(&[
+        ("IDENTITY_ENDPOINT", "https://127.0.0.1:9/msi/token"),
+        ("IDENTITY_HEADER", "h"),
+    ]);
+    assert!(!https.contains("http only"), "{https}");
+}

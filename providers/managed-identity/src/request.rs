@@ -68,6 +68,22 @@ impl fmt::Debug for UserAssignedId {
     }
 }
 
+impl SourceKind {
+    /// Whether this source can use a user-assigned identity named like `id` (`false`: it has
+    /// only the system-assigned identity, or takes another kind of id). A credential built with
+    /// an id the source cannot use fails with *invalid input*.
+    ///
+    /// ```
+    /// use credchain_managed_identity::{SourceKind, UserAssignedId};
+    /// let id = UserAssignedId::ClientId("app".into());
+    /// assert!(SourceKind::Imds.accepts(&id));
+    /// assert!(!SourceKind::CloudShell.accepts(&id));
+    /// ```
+    pub fn accepts(self, id: &UserAssignedId) -> bool {
+        id_parameter(self, id).is_ok()
+    }
+}
+
 /// The query (or form) parameter name `kind` uses for `id`.
 ///
 /// # Errors
