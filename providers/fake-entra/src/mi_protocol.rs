@@ -56,6 +56,8 @@ pub(crate) struct MiConfig {
     pub(crate) arc_key_path: String,
     pub(crate) arc_key: String,
     pub(crate) token_lifetime: Duration,
+    /// When set, the time (Unix seconds) every answer is computed at, instead of the clock.
+    pub(crate) fixed_now: Option<u64>,
 }
 
 /// The answer to `incoming` at `now` (Unix seconds), and the token issued, if any.
@@ -150,24 +152,27 @@ fn checked(config: &MiConfig, incoming: &Incoming) -> Result<(Identity, String),
         MiSource::CloudShell => (None, incoming.form.get("resource")),
         _ => (Some(q.get("api-version")), q.get("resource")),
     };
-    let wanted_version = match source {
-        MiSource::Imds => Some("2018-02-01"),
-        MiSource::AppService => Some("2019-08-01"),
-        MiSource::AzureArc => Some("2020-06-01"),
-        MiSource::AzureMl => Some("2017-09-01"),
-        MiSource::CloudShell => None,
+    // The versions client libraries send: IMDS gets 2018-02-01 from azure-identity (Python, Go)
+    // and MSAL, and 2019-08-01 from the official Rust crate (`virtual_machine_managed_identity_credential.rs`).
+    let wanted_versions: &[&str] = match source {
+        MiSource::Imds => &["2018-02-01", "2019-08-01"],
+        MiSource::AppService => &["2019-08-01"],
+        MiSource::AzureArc => &["2020-06-01"],
+        MiSource::AzureMl => &["2017-09-01"],
+        MiSource::CloudShell => &[],
     };
-    if let (Some(given), Some(wanted)) = (api_version, wanted_version) {
+    if let Some(given) = api_version {
         let error = |text: &str| match source {
             MiSource::AppService | MiSource::AzureMl => app_service_error(400, text),
             _ => imds_error(400, text),
         };
         match given {
             None => return Err(error("Required query variable 'api-version' is missing")),
-            // This fake accepts only the version each client library sends.
-            Some(v) if v != wanted => {
+            // This fake accepts only the versions client libraries send.
+            Some(v) if !wanted_versions.contains(&v.as_str()) => {
                 return Err(error(&format!(
-                    "Invalid api-version {v}; this fake serves {wanted}"
+                    "Invalid api-version {v}; this fake serves {}",
+                    wanted_versions.join(", ")
                 )));
             }
             Some(_) => {}
@@ -283,6 +288,7 @@ mod tests {
             arc_key_path: "/var/opt/azcmagent/tokens/k.key".into(),
             arc_key: "key".into(),
             token_lifetime: Duration::from_secs(3600),
+            fixed_now: None,
         }
     }
 
@@ -338,6 +344,20 @@ mod tests {
             (reply.status, reply.body_json()["error_description"].as_str()),
             (400, Some("Identity not found"))
         );
+    }
+
+    #[test]
+    fn imds_takes_the_versions_clients_send() {
+        let c = config(MiSource::Imds);
+        let status = |version: &str| {
+            let q = [("api-version", version), ("resource", "r")];
+            handle(&c, &get(MiSource::Imds, &q, &[("metadata", "true")]), 0, "t")
+                .0
+                .status
+        };
+        assert_eq!(status("2018-02-01"), 200);
+        assert_eq!(status("2019-08-01"), 200, "the official Rust crate's version");
+        assert_eq!(status("2017-09-01"), 400);
     }
 
     #[test]

@@ -64,7 +64,7 @@ impl MiState {
 /// | App Service without the right `X-IDENTITY-HEADER`, Azure ML without the right `secret` | 401 `{"statusCode":401,"message":…}` (shape of App Service errors; the text is this fake's) |
 /// | Arc without `Authorization` | 401 with `WWW-Authenticate: Basic realm=<key file path>` ([`arc_key_path`](Self::arc_key_path)) |
 /// | Arc with the wrong key | 401 |
-/// | missing or other `api-version` than the client libraries send | 400 |
+/// | missing or other `api-version` than the client libraries send (IMDS: `2018-02-01` or `2019-08-01`) | 400 |
 /// | no `resource` | 400 `Required query variable 'resource' is missing` |
 /// | an unknown user-assigned id, or none and no system-assigned identity | IMDS/Arc: 400 `Identity not found`; App Service/Azure ML: 400 `Unable to load the proper Managed Identity.` |
 /// | otherwise | 200 with the source's token fields (`expires_on` etc. as strings; IMDS and App Service echo `client_id`) |
@@ -158,6 +158,15 @@ impl FakeManagedIdentityBuilder {
         self
     }
 
+    /// Answers as if the time were always `at`: every token's `expires_on` is `at` plus the
+    /// lifetime, so clients asking at different moments get the same expiry (e.g. to compare
+    /// two client libraries). Default: the real clock.
+    #[must_use]
+    pub fn fixed_time(mut self, at: SystemTime) -> Self {
+        self.config.fixed_now = Some(unix_secs(at));
+        self
+    }
+
     /// Starts serving on `127.0.0.1` at a random port.
     ///
     /// # Errors
@@ -189,6 +198,7 @@ impl FakeManagedIdentity {
                 arc_key_path: format!("/var/opt/azcmagent/tokens/{key}.key"),
                 arc_key: format!("fake-arc-key-{}", uuid::Uuid::new_v4().simple()),
                 token_lifetime: Duration::from_secs(3600),
+                fixed_now: None,
             },
         }
     }
@@ -350,8 +360,11 @@ async fn handle(state: Arc<MiState>, req: Request<Body>) -> Result<Response<Full
         },
         None => {
             let token = format!("fake-mi-{}", uuid::Uuid::new_v4().simple());
-            let (reply, issued) =
-                mi_protocol::handle(&state.config, &incoming, unix_secs(SystemTime::now()), &token);
+            let now = state
+                .config
+                .fixed_now
+                .unwrap_or_else(|| unix_secs(SystemTime::now()));
+            let (reply, issued) = mi_protocol::handle(&state.config, &incoming, now, &token);
             if let Some(token) = issued {
                 state.lock().issued.push(token);
             }

@@ -253,3 +253,29 @@ async fn service_fabric_is_refused_honestly() {
     assert_eq!(err.kind(), ErrorKind::Unavailable);
     assert!(err.message().contains("not supported yet"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_cold_callers_through_the_cache_make_one_request() {
+    let fake = fake(MiSource::Imds).await;
+    let cache = std::sync::Arc::new(credchain::TokenCache::new(
+        builder(&fake, &FakeTimer::new()).build(),
+    ));
+    let callers: Vec<_> = (0..1000)
+        .map(|_| {
+            let cache = std::sync::Arc::clone(&cache);
+            tokio::spawn(async move {
+                cache
+                    .get_token(&[SCOPE], &TokenRequestOptions::new())
+                    .await
+                    .map(|t| t.secret().to_owned())
+            })
+        })
+        .collect();
+    let tokens: Vec<String> = futures::future::join_all(callers)
+        .await
+        .into_iter()
+        .map(|joined| joined.expect("task").expect("token"))
+        .collect();
+    assert!(tokens.iter().all(|t| t == &tokens[0]));
+    assert_eq!(fake.requests().len(), 1, "one request for 1,000 cold callers");
+}

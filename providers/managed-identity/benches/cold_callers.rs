@@ -1,0 +1,99 @@
+//! The managed identity provider behind credchain's token cache, against `FakeManagedIdentity`
+//! (IMDS, used alone) on loopback:
+//!
+//! * `cold_callers/1000_callers_imds`: 1,000 concurrent callers on a cold cache; asserts that
+//!   the endpoint received exactly one request per iteration (single flight), reports wall time.
+//! * `cached_hit/imds`: a hit on the warm cache (the provider is not called).
+//!
+//! Run with `cargo bench -p credchain-managed-identity --bench cold_callers`.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use credchain::{Env, TokenCache, TokenCredential, TokenRequestOptions};
+use credchain_core::ProviderContext;
+use credchain_fake_entra::{FakeManagedIdentity, MiSource};
+use credchain_managed_identity::ManagedIdentityCredential;
+use criterion::{Criterion, criterion_group, criterion_main};
+use futures::FutureExt;
+
+const SCOPE: &[&str] = &["https://management.azure.com/.default"];
+const CALLERS: usize = 1000;
+
+/// A cold cache over a managed identity credential reading `fake`'s variables.
+fn cold_cache(fake: &FakeManagedIdentity) -> Arc<TokenCache<ManagedIdentityCredential>> {
+    let context = ProviderContext::new().with_env(Env::from_pairs(fake.env()));
+    Arc::new(TokenCache::new(
+        ManagedIdentityCredential::builder().context(context).build(),
+    ))
+}
+
+fn cold_callers(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let fake = runtime
+        .block_on(FakeManagedIdentity::builder(MiSource::Imds).start())
+        .expect("fake");
+    let mut group = c.benchmark_group("cold_callers");
+    group.sample_size(10);
+    group.bench_function("1000_callers_imds", |b| {
+        b.iter_custom(|iterations| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iterations {
+                let cache = cold_cache(&fake);
+                let before = fake.requests().len();
+                let started = Instant::now();
+                runtime.block_on(async {
+                    let callers: Vec<_> = (0..CALLERS)
+                        .map(|_| {
+                            let cache = Arc::clone(&cache);
+                            tokio::spawn(async move {
+                                cache.get_token(SCOPE, &TokenRequestOptions::new()).await.is_ok()
+                            })
+                        })
+                        .collect();
+                    for caller in callers {
+                        assert!(caller.await.expect("task"), "every caller gets the token");
+                    }
+                });
+                total += started.elapsed();
+                assert_eq!(
+                    fake.requests().len() - before,
+                    1,
+                    "{CALLERS} cold callers make one request to the endpoint"
+                );
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+fn cached_hit(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let fake = runtime
+        .block_on(FakeManagedIdentity::builder(MiSource::Imds).start())
+        .expect("fake");
+    let cache = cold_cache(&fake);
+    let options = TokenRequestOptions::new();
+    runtime.block_on(cache.get_token(SCOPE, &options)).expect("warm");
+    c.bench_function("cached_hit/imds", |b| {
+        b.iter(|| {
+            black_box(
+                cache
+                    .get_token(black_box(SCOPE), black_box(&options))
+                    .now_or_never(),
+            )
+        })
+    });
+    assert_eq!(fake.requests().len(), 1, "hits never reach the endpoint");
+}
+
+criterion_group!(benches, cold_callers, cached_hit);
+criterion_main!(benches);
