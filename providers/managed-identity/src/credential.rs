@@ -396,7 +396,8 @@ impl ManagedIdentityCredential {
             let Some(delay) = self.policy.delay(retry, status, retry_after, slept) else {
                 return Err(failure);
             };
-            if remaining.is_some_and(|r| delay >= r) {
+            // Measured again: the attempt itself took time, up to its whole timeout.
+            if self.remaining(options).is_some_and(|r| delay >= r) {
                 let message = format!(
                     "{} (stopped retrying: the request's deadline is too near)",
                     failure.message()
@@ -448,6 +449,8 @@ impl ManagedIdentityCredential {
         if let (Some(UserAssignedId::ClientId(wanted)), Some(got)) = (id, &parsed.client_id)
             && !got.eq_ignore_ascii_case(wanted)
         {
+            // The endpoint's words: one line, bounded.
+            let got = errors::endpoint_text(got.as_bytes(), &[]);
             return Err(Error::authentication_failed(
                 NAME,
                 format!(
