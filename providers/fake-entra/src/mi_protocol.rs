@@ -23,13 +23,17 @@ pub enum MiSource {
     AzureMl,
     /// Azure Cloud Shell.
     CloudShell,
+    /// Service Fabric: HTTPS with a self-signed certificate the client pins by thumbprint.
+    ServiceFabric,
 }
 
 impl MiSource {
     /// The path the fake serves tokens on.
     pub(crate) fn path(self) -> &'static str {
         match self {
-            MiSource::Imds | MiSource::AzureArc => "/metadata/identity/oauth2/token",
+            MiSource::Imds | MiSource::AzureArc | MiSource::ServiceFabric => {
+                "/metadata/identity/oauth2/token"
+            }
             MiSource::AppService => "/msi/token",
             MiSource::AzureMl => "/token",
             MiSource::CloudShell => "/oauth2/token",
@@ -101,6 +105,14 @@ fn app_service_error(status: u16, message: &str) -> Reply {
     )
 }
 
+/// Service Fabric's error shape.
+fn service_fabric_error(status: u16, code: &str, message: &str) -> Reply {
+    Reply::json(
+        status,
+        &json!({"error": {"correlationId": uuid::Uuid::new_v4().to_string(), "code": code, "message": message}}),
+    )
+}
+
 fn header<'a>(incoming: &'a Incoming, name: &str) -> Option<&'a str> {
     incoming.headers.get(name).map(String::as_str)
 }
@@ -132,6 +144,15 @@ fn checked(config: &MiConfig, incoming: &Incoming) -> Result<(Identity, String),
                 return Err(app_service_error(401, "secret header is missing or wrong"));
             }
         }
+        MiSource::ServiceFabric => {
+            if header(incoming, "secret") != Some(config.secret.as_str()) {
+                return Err(service_fabric_error(
+                    401,
+                    "SecretHeaderNotFound",
+                    "Secret is not found in the request headers.",
+                ));
+            }
+        }
     }
     if source == MiSource::AzureArc {
         let expected = format!("Basic {}", config.arc_key);
@@ -159,6 +180,7 @@ fn checked(config: &MiConfig, incoming: &Incoming) -> Result<(Identity, String),
         MiSource::AppService => &["2019-08-01"],
         MiSource::AzureArc => &["2020-06-01"],
         MiSource::AzureMl => &["2017-09-01"],
+        MiSource::ServiceFabric => &["2019-07-01-preview"],
         MiSource::CloudShell => &[],
     };
     if let Some(given) = api_version {
@@ -203,7 +225,7 @@ fn identity(config: &MiConfig, q: &BTreeMap<String, String>) -> Result<Identity,
             ("mi_res_id", |i| &i.resource_id),
         ],
         MiSource::AzureMl => &[("clientid", |i| &i.client_id)],
-        MiSource::AzureArc | MiSource::CloudShell => &[],
+        MiSource::AzureArc | MiSource::CloudShell | MiSource::ServiceFabric => &[],
     };
     let not_found = || match config.source {
         MiSource::AppService | MiSource::AzureMl => {
@@ -257,6 +279,12 @@ fn token_reply(config: &MiConfig, identity: &Identity, resource: &str, now: u64,
             "expires_on": expires_on,
             "resource": resource,
             "token_type": "Bearer",
+        }),
+        MiSource::ServiceFabric => json!({
+            "token_type": "Bearer",
+            "access_token": token,
+            "expires_on": now + lifetime,
+            "resource": resource,
         }),
         MiSource::CloudShell => json!({
             "access_token": token,

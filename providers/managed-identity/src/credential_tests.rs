@@ -550,7 +550,7 @@ async fn configuration_errors() {
             .build(),
             vec![SCOPE],
             ErrorKind::Unavailable,
-            "Service Fabric managed identity is not supported yet",
+            "only credchain's own HTTP client does",
         ),
         (
             builder(&[("MSI_ENDPOINT", "not a url")], &http, &timer).build(),
