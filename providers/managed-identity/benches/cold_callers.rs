@@ -3,6 +3,8 @@
 //!
 //! * `cold_callers/1000_callers_imds`: 1,000 concurrent callers on a cold cache; asserts that
 //!   the endpoint received exactly one request per iteration (single flight), reports wall time.
+//!   `cold_callers/1_callers_imds` is the same with one caller, for comparison: each iteration
+//!   builds a new credential, so both include setting up its HTTP client.
 //! * `cached_hit/imds`: a hit on the warm cache (the provider is not called).
 //!
 //! Run with `cargo bench -p credchain-managed-identity --bench cold_callers`.
@@ -39,36 +41,39 @@ fn cold_callers(c: &mut Criterion) {
         .expect("fake");
     let mut group = c.benchmark_group("cold_callers");
     group.sample_size(10);
-    group.bench_function("1000_callers_imds", |b| {
-        b.iter_custom(|iterations| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iterations {
-                let cache = cold_cache(&fake);
-                let before = fake.requests().len();
-                let started = Instant::now();
-                runtime.block_on(async {
-                    let callers: Vec<_> = (0..CALLERS)
-                        .map(|_| {
-                            let cache = Arc::clone(&cache);
-                            tokio::spawn(async move {
-                                cache.get_token(SCOPE, &TokenRequestOptions::new()).await.is_ok()
+    // One caller: the cost of a cold credential alone (HTTP client set-up, one request).
+    for callers in [1, CALLERS] {
+        group.bench_function(format!("{callers}_callers_imds"), |b| {
+            b.iter_custom(|iterations| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iterations {
+                    let cache = cold_cache(&fake);
+                    let before = fake.requests().len();
+                    let started = Instant::now();
+                    runtime.block_on(async {
+                        let callers: Vec<_> = (0..callers)
+                            .map(|_| {
+                                let cache = Arc::clone(&cache);
+                                tokio::spawn(async move {
+                                    cache.get_token(SCOPE, &TokenRequestOptions::new()).await.is_ok()
+                                })
                             })
-                        })
-                        .collect();
-                    for caller in callers {
-                        assert!(caller.await.expect("task"), "every caller gets the token");
-                    }
-                });
-                total += started.elapsed();
-                assert_eq!(
-                    fake.requests().len() - before,
-                    1,
-                    "{CALLERS} cold callers make one request to the endpoint"
-                );
-            }
-            total
-        })
-    });
+                            .collect();
+                        for caller in callers {
+                            assert!(caller.await.expect("task"), "every caller gets the token");
+                        }
+                    });
+                    total += started.elapsed();
+                    assert_eq!(
+                        fake.requests().len() - before,
+                        1,
+                        "{callers} cold callers make one request to the endpoint"
+                    );
+                }
+                total
+            })
+        });
+    }
     group.finish();
 }
 
