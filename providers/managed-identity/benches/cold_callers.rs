@@ -6,6 +6,8 @@
 //!   `cold_callers/1_callers_imds` is the same with one caller, for comparison: each iteration
 //!   builds a new credential, so both include setting up its HTTP client.
 //! * `cached_hit/imds`: a hit on the warm cache (the provider is not called).
+//! * `probe_without_imds/{refused,silent_listener}`: what a chain's first call pays on a machine
+//!   without IMDS (the probe, then *unavailable*).
 //!
 //! Run with `cargo bench -p credchain-managed-identity --bench cold_callers`.
 
@@ -13,9 +15,9 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use credchain::{Env, TokenCache, TokenCredential, TokenRequestOptions};
+use credchain::{Env, ErrorKind, TokenCache, TokenCredential, TokenRequestOptions};
 use credchain_core::ProviderContext;
-use credchain_fake_entra::{FakeManagedIdentity, MiSource};
+use credchain_fake_entra::{FakeManagedIdentity, MiSource, SilentListener, refused_url};
 use credchain_managed_identity::ManagedIdentityCredential;
 use criterion::{Criterion, criterion_group, criterion_main};
 use futures::FutureExt;
@@ -100,5 +102,39 @@ fn cached_hit(c: &mut Criterion) {
     assert_eq!(fake.requests().len(), 1, "hits never reach the endpoint");
 }
 
-criterion_group!(benches, cold_callers, cached_hit);
+/// What a chain pays to learn there is no IMDS (a laptop): a new credential with the probe
+/// (`probe(true)`), one call, *unavailable*. Refused: nothing listens on the port; silent: a
+/// listener that never answers, so the probe waits out its timeout (1 s by default).
+fn probe_without_imds(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let silent = runtime.block_on(SilentListener::start()).expect("listener");
+    let refused = refused_url().expect("port");
+    let mut group = c.benchmark_group("probe_without_imds");
+    group.sample_size(10);
+    for (name, host) in [
+        ("refused", refused.as_str()),
+        ("silent_listener", silent.base_url()),
+    ] {
+        let env = Env::from_pairs([("AZURE_POD_IDENTITY_AUTHORITY_HOST", host)]);
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let credential = ManagedIdentityCredential::builder()
+                    .context(ProviderContext::new().with_env(env.clone()))
+                    .probe(true)
+                    .build();
+                let result = runtime.block_on(credential.get_token(SCOPE, &TokenRequestOptions::new()));
+                assert_eq!(
+                    result.map(|_| ()).map_err(|e| e.kind()),
+                    Err(ErrorKind::Unavailable)
+                );
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, cold_callers, cached_hit, probe_without_imds);
 criterion_main!(benches);
