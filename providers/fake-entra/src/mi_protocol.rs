@@ -389,6 +389,47 @@ mod tests {
     }
 
     #[test]
+    fn service_fabric_rules() {
+        let c = config(MiSource::ServiceFabric);
+        let q = [("api-version", "2019-07-01-preview"), ("resource", "r")];
+        let (reply, _) = handle(
+            &c,
+            &get(MiSource::ServiceFabric, &q, &[("secret", "bad")]),
+            0,
+            "t",
+        );
+        assert_eq!(
+            (reply.status, reply.body_json()["error"]["code"].as_str()),
+            (401, Some("SecretHeaderNotFound"))
+        );
+        let (reply, issued) = handle(
+            &c,
+            &get(MiSource::ServiceFabric, &q, &[("secret", "sec")]),
+            10,
+            "t",
+        );
+        assert_eq!(reply.status, 200);
+        assert_eq!(
+            reply.body_json()["expires_on"],
+            3610,
+            "a number, as Service Fabric sends"
+        );
+        assert_eq!(issued.as_deref(), Some("t"));
+        let old = [("api-version", "2019-08-01"), ("resource", "r")];
+        assert_eq!(
+            handle(
+                &c,
+                &get(MiSource::ServiceFabric, &old, &[("secret", "sec")]),
+                0,
+                "t"
+            )
+            .0
+            .status,
+            400
+        );
+    }
+
+    #[test]
     fn arc_challenge() {
         let c = config(MiSource::AzureArc);
         let q = [("api-version", "2020-06-01"), ("resource", "r")];
