@@ -117,9 +117,9 @@ impl EntraHttpClientBuilder {
     }
 
     /// Accepts, for `https://`, only the server certificate whose SHA-1 (40 hex digits) or
-    /// SHA-256 (64) thumbprint is `thumbprint`, whoever issued it and whatever names it holds
-    /// (the root store is not used); the server must still prove it holds the certificate's
-    /// key. For endpoints with a self-signed certificate known by its thumbprint, such as
+    /// SHA-256 (64) thumbprint is `thumbprint`, whoever issued it and whatever names and
+    /// validity dates it holds (the root store is not used; the thumbprint is the whole
+    /// trust); the server must still prove it holds the certificate's key. For endpoints with a self-signed certificate known by its thumbprint, such as
     /// Service Fabric's managed identity endpoint (`IDENTITY_SERVER_THUMBPRINT`).
     pub fn pin_server_certificate(mut self, thumbprint: &str) -> Self {
         self.pinned = Some(thumbprint.to_owned());
