@@ -10,6 +10,7 @@ use credchain_core::{Env, Error};
 use zeroize::Zeroizing;
 
 use crate::net::{self, RootsSummary};
+use crate::pinned::{PinnedVerifier, Thumbprint};
 
 /// The default cap on a response body: token responses are a few KiB.
 pub const DEFAULT_MAX_BODY: usize = 1 << 20;
@@ -56,6 +57,8 @@ pub struct EntraHttpClient {
 struct Inner {
     http: reqwest::Client,
     roots: RootsSummary,
+    /// The only server certificate accepted, when pinned.
+    pinned: Option<Thumbprint>,
     proxy: Option<String>,
     proxy_password: Option<Zeroizing<String>>,
     max_body: usize,
@@ -66,6 +69,7 @@ impl fmt::Debug for EntraHttpClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EntraHttpClient")
             .field("roots", &self.inner.roots)
+            .field("pinned", &self.inner.pinned)
             .field("proxy", &self.inner.proxy)
             .field("max_body", &self.inner.max_body)
             .finish_non_exhaustive()
@@ -80,6 +84,7 @@ pub struct EntraHttpClientBuilder {
     extra_roots: Vec<Vec<u8>>,
     max_body: usize,
     http_only: bool,
+    pinned: Option<String>,
 }
 
 impl Default for EntraHttpClientBuilder {
@@ -89,6 +94,7 @@ impl Default for EntraHttpClientBuilder {
             extra_roots: Vec::new(),
             max_body: DEFAULT_MAX_BODY,
             http_only: false,
+            pinned: None,
         }
     }
 }
@@ -122,36 +128,59 @@ impl EntraHttpClientBuilder {
         self
     }
 
+    /// Accepts, for `https://`, only the server certificate whose SHA-1 (40 hex digits) or
+    /// SHA-256 (64) thumbprint is `thumbprint`, whoever issued it and whatever names and
+    /// validity dates it holds (the root store is not used; the thumbprint is the whole
+    /// trust); the server must still prove it holds the certificate's key. For endpoints with a self-signed certificate known by its thumbprint, such as
+    /// Service Fabric's managed identity endpoint (`IDENTITY_SERVER_THUMBPRINT`).
+    pub fn pin_server_certificate(mut self, thumbprint: &str) -> Self {
+        self.pinned = Some(thumbprint.to_owned());
+        self
+    }
+
     /// Builds the client.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::InvalidInput`](credchain_core::ErrorKind::InvalidInput) (provider
     /// `EntraHttpClient`) when the proxy variable is not a valid URL, an added root is not
-    /// valid PEM, or roots are added to an [`http_only`](Self::http_only) client.
+    /// valid PEM, a pinned thumbprint is not 40 or 64 hex digits, or roots or a pin are added to
+    /// an [`http_only`](Self::http_only) client.
     pub fn build(self) -> Result<EntraHttpClient, Error> {
         self.build_for("EntraHttpClient")
     }
 
     /// [`build`](Self::build) with errors carrying `provider`'s name.
     pub(crate) fn build_for(self, provider: &str) -> Result<EntraHttpClient, Error> {
+        if self.http_only && (!self.extra_roots.is_empty() || self.pinned.is_some()) {
+            return Err(Error::invalid_input(
+                provider,
+                "root certificates or a pinned certificate have no effect on an `http_only` client; \
+                 remove them or the option",
+            ));
+        }
         let (roots, summary) = if self.http_only {
-            if !self.extra_roots.is_empty() {
-                return Err(Error::invalid_input(
-                    provider,
-                    "root certificates have no effect on an `http_only` client; remove them or the option",
-                ));
-            }
             (rustls::RootCertStore::empty(), RootsSummary::http_only())
         } else {
             net::root_store(&self.env, &self.extra_roots).map_err(|e| Error::invalid_input(provider, e))?
         };
-        let tls =
-            rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()
-                .map_err(|e| Error::invalid_input(provider, format!("could not set up TLS: {e}")))?
-                .with_root_certificates(roots)
-                .with_no_client_auth();
+        let pinned = self
+            .pinned
+            .as_deref()
+            .map(Thumbprint::parse)
+            .transpose()
+            .map_err(|e| Error::invalid_input(provider, e))?;
+        let crypto = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::clone(&crypto))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::invalid_input(provider, format!("could not set up TLS: {e}")))?;
+        let tls = match &pinned {
+            Some(thumbprint) => tls
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(PinnedVerifier::new(thumbprint.clone(), &crypto)))
+                .with_no_client_auth(),
+            None => tls.with_root_certificates(roots).with_no_client_auth(),
+        };
         let mut http = reqwest::Client::builder()
             .no_proxy()
             .tls_backend_preconfigured(tls)
@@ -183,6 +212,7 @@ impl EntraHttpClientBuilder {
             inner: Arc::new(Inner {
                 http,
                 roots: summary,
+                pinned,
                 proxy: shown_proxy,
                 proxy_password,
                 max_body: self.max_body,
@@ -208,7 +238,8 @@ impl EntraHttpClient {
 
     fn transport_error(&self, e: &reqwest::Error) -> HttpError {
         if let Some(tls) = tls_cause(e) {
-            return HttpError::new(HttpErrorKind::Other, format!("{TLS_FAILURE}{tls}"));
+            let text = crate::pinned::mismatch_text(tls).unwrap_or_else(|| tls.to_string());
+            return HttpError::new(HttpErrorKind::Other, format!("{TLS_FAILURE}{text}"));
         }
         let kind = if e.is_timeout() {
             HttpErrorKind::Timeout

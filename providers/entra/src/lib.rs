@@ -84,6 +84,7 @@ mod grant;
 mod http;
 mod net;
 mod parse;
+mod pinned;
 mod retry;
 mod scrub;
 mod success;

@@ -14,7 +14,7 @@
 //! | [`decode_jwt`] | decodes issued tokens and recorded client assertions |
 //! | [`federated_token`] | mints an (unsigned) federated token for workload identity tests |
 //! | [`LogCapture`] | captures `tracing` output at TRACE level, to assert that no secret is logged |
-//! | [`FakeManagedIdentity`], [`MiSource`] | a managed identity endpoint (IMDS, App Service, Arc, Azure ML, Cloud Shell) over loopback HTTP |
+//! | [`FakeManagedIdentity`], [`MiSource`] | a managed identity endpoint (IMDS, App Service, Arc, Azure ML, Cloud Shell over loopback HTTP; Service Fabric over HTTPS with a self-signed certificate) |
 //! | [`SilentListener`], [`refused_url`] | an endpoint that never answers, and one that refuses connections |
 //! | [`HostileServer`], [`Misbehaviour`] | an HTTP(S) endpoint that hangs, drips, floods, closes early, or answers garbage or absurd numbers |
 //!

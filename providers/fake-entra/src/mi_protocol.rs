@@ -23,13 +23,17 @@ pub enum MiSource {
     AzureMl,
     /// Azure Cloud Shell.
     CloudShell,
+    /// Service Fabric: HTTPS with a self-signed certificate the client pins by thumbprint.
+    ServiceFabric,
 }
 
 impl MiSource {
     /// The path the fake serves tokens on.
     pub(crate) fn path(self) -> &'static str {
         match self {
-            MiSource::Imds | MiSource::AzureArc => "/metadata/identity/oauth2/token",
+            MiSource::Imds | MiSource::AzureArc | MiSource::ServiceFabric => {
+                "/metadata/identity/oauth2/token"
+            }
             MiSource::AppService => "/msi/token",
             MiSource::AzureMl => "/token",
             MiSource::CloudShell => "/oauth2/token",
@@ -56,6 +60,8 @@ pub(crate) struct MiConfig {
     pub(crate) arc_key_path: String,
     pub(crate) arc_key: String,
     pub(crate) token_lifetime: Duration,
+    /// When set, the time (Unix seconds) every answer is computed at, instead of the clock.
+    pub(crate) fixed_now: Option<u64>,
 }
 
 /// The answer to `incoming` at `now` (Unix seconds), and the token issued, if any.
@@ -99,6 +105,14 @@ fn app_service_error(status: u16, message: &str) -> Reply {
     )
 }
 
+/// Service Fabric's error shape.
+fn service_fabric_error(status: u16, code: &str, message: &str) -> Reply {
+    Reply::json(
+        status,
+        &json!({"error": {"correlationId": uuid::Uuid::new_v4().to_string(), "code": code, "message": message}}),
+    )
+}
+
 fn header<'a>(incoming: &'a Incoming, name: &str) -> Option<&'a str> {
     incoming.headers.get(name).map(String::as_str)
 }
@@ -130,6 +144,15 @@ fn checked(config: &MiConfig, incoming: &Incoming) -> Result<(Identity, String),
                 return Err(app_service_error(401, "secret header is missing or wrong"));
             }
         }
+        MiSource::ServiceFabric => {
+            if header(incoming, "secret") != Some(config.secret.as_str()) {
+                return Err(service_fabric_error(
+                    401,
+                    "SecretHeaderNotFound",
+                    "Secret is not found in the request headers.",
+                ));
+            }
+        }
     }
     if source == MiSource::AzureArc {
         let expected = format!("Basic {}", config.arc_key);
@@ -150,24 +173,28 @@ fn checked(config: &MiConfig, incoming: &Incoming) -> Result<(Identity, String),
         MiSource::CloudShell => (None, incoming.form.get("resource")),
         _ => (Some(q.get("api-version")), q.get("resource")),
     };
-    let wanted_version = match source {
-        MiSource::Imds => Some("2018-02-01"),
-        MiSource::AppService => Some("2019-08-01"),
-        MiSource::AzureArc => Some("2020-06-01"),
-        MiSource::AzureMl => Some("2017-09-01"),
-        MiSource::CloudShell => None,
+    // The versions client libraries send: IMDS gets 2018-02-01 from azure-identity (Python, Go)
+    // and MSAL, and 2019-08-01 from the official Rust crate (`virtual_machine_managed_identity_credential.rs`).
+    let wanted_versions: &[&str] = match source {
+        MiSource::Imds => &["2018-02-01", "2019-08-01"],
+        MiSource::AppService => &["2019-08-01"],
+        MiSource::AzureArc => &["2020-06-01"],
+        MiSource::AzureMl => &["2017-09-01"],
+        MiSource::ServiceFabric => &["2019-07-01-preview"],
+        MiSource::CloudShell => &[],
     };
-    if let (Some(given), Some(wanted)) = (api_version, wanted_version) {
+    if let Some(given) = api_version {
         let error = |text: &str| match source {
             MiSource::AppService | MiSource::AzureMl => app_service_error(400, text),
             _ => imds_error(400, text),
         };
         match given {
             None => return Err(error("Required query variable 'api-version' is missing")),
-            // This fake accepts only the version each client library sends.
-            Some(v) if v != wanted => {
+            // This fake accepts only the versions client libraries send.
+            Some(v) if !wanted_versions.contains(&v.as_str()) => {
                 return Err(error(&format!(
-                    "Invalid api-version {v}; this fake serves {wanted}"
+                    "Invalid api-version {v}; this fake serves {}",
+                    wanted_versions.join(", ")
                 )));
             }
             Some(_) => {}
@@ -198,7 +225,7 @@ fn identity(config: &MiConfig, q: &BTreeMap<String, String>) -> Result<Identity,
             ("mi_res_id", |i| &i.resource_id),
         ],
         MiSource::AzureMl => &[("clientid", |i| &i.client_id)],
-        MiSource::AzureArc | MiSource::CloudShell => &[],
+        MiSource::AzureArc | MiSource::CloudShell | MiSource::ServiceFabric => &[],
     };
     let not_found = || match config.source {
         MiSource::AppService | MiSource::AzureMl => {
@@ -253,6 +280,12 @@ fn token_reply(config: &MiConfig, identity: &Identity, resource: &str, now: u64,
             "resource": resource,
             "token_type": "Bearer",
         }),
+        MiSource::ServiceFabric => json!({
+            "token_type": "Bearer",
+            "access_token": token,
+            "expires_on": now + lifetime,
+            "resource": resource,
+        }),
         MiSource::CloudShell => json!({
             "access_token": token,
             "expires_in": lifetime.to_string(),
@@ -283,6 +316,7 @@ mod tests {
             arc_key_path: "/var/opt/azcmagent/tokens/k.key".into(),
             arc_key: "key".into(),
             token_lifetime: Duration::from_secs(3600),
+            fixed_now: None,
         }
     }
 
@@ -337,6 +371,61 @@ mod tests {
         assert_eq!(
             (reply.status, reply.body_json()["error_description"].as_str()),
             (400, Some("Identity not found"))
+        );
+    }
+
+    #[test]
+    fn imds_takes_the_versions_clients_send() {
+        let c = config(MiSource::Imds);
+        let status = |version: &str| {
+            let q = [("api-version", version), ("resource", "r")];
+            handle(&c, &get(MiSource::Imds, &q, &[("metadata", "true")]), 0, "t")
+                .0
+                .status
+        };
+        assert_eq!(status("2018-02-01"), 200);
+        assert_eq!(status("2019-08-01"), 200, "the official Rust crate's version");
+        assert_eq!(status("2017-09-01"), 400);
+    }
+
+    #[test]
+    fn service_fabric_rules() {
+        let c = config(MiSource::ServiceFabric);
+        let q = [("api-version", "2019-07-01-preview"), ("resource", "r")];
+        let (reply, _) = handle(
+            &c,
+            &get(MiSource::ServiceFabric, &q, &[("secret", "bad")]),
+            0,
+            "t",
+        );
+        assert_eq!(
+            (reply.status, reply.body_json()["error"]["code"].as_str()),
+            (401, Some("SecretHeaderNotFound"))
+        );
+        let (reply, issued) = handle(
+            &c,
+            &get(MiSource::ServiceFabric, &q, &[("secret", "sec")]),
+            10,
+            "t",
+        );
+        assert_eq!(reply.status, 200);
+        assert_eq!(
+            reply.body_json()["expires_on"],
+            3610,
+            "a number, as Service Fabric sends"
+        );
+        assert_eq!(issued.as_deref(), Some("t"));
+        let old = [("api-version", "2019-08-01"), ("resource", "r")];
+        assert_eq!(
+            handle(
+                &c,
+                &get(MiSource::ServiceFabric, &old, &[("secret", "sec")]),
+                0,
+                "t"
+            )
+            .0
+            .status,
+            400
         );
     }
 

@@ -12,9 +12,12 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming as Body;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
+use tokio_rustls::TlsAcceptor;
 
+use crate::cert::TestCertificate;
 use crate::mi_protocol::{self, Identity, MiConfig, MiSource};
 use crate::record::{RecordedRequest, parse_urlencoded};
 use crate::reply::Reply;
@@ -52,9 +55,11 @@ impl MiState {
     }
 }
 
-/// A fake managed identity endpoint (IMDS, App Service, Azure Arc, Azure ML or Cloud Shell)
-/// serving plain HTTP on `127.0.0.1` at a random port, as the real ones do on their machines.
-/// It stops when dropped.
+/// A fake managed identity endpoint (IMDS, App Service, Azure Arc, Azure ML, Cloud Shell or
+/// Service Fabric) serving plain HTTP on `127.0.0.1` at a random port, as the real ones do on
+/// their machines; Service Fabric serves HTTPS with a fresh self-signed certificate, whose
+/// SHA-1 thumbprint [`env`](Self::env) gives as `IDENTITY_SERVER_THUMBPRINT`. It stops when
+/// dropped.
 ///
 /// It checks what the real source checks and answers with the real source's error shapes:
 ///
@@ -62,9 +67,10 @@ impl MiState {
 /// |---|---|
 /// | IMDS / Arc / Cloud Shell without `Metadata: true` | 400 `{"error":"invalid_request","error_description":"Required metadata header not specified"}` |
 /// | App Service without the right `X-IDENTITY-HEADER`, Azure ML without the right `secret` | 401 `{"statusCode":401,"message":…}` (shape of App Service errors; the text is this fake's) |
+/// | Service Fabric without the right `Secret` | 401 `{"error":{"code":"SecretHeaderNotFound",…}}` |
 /// | Arc without `Authorization` | 401 with `WWW-Authenticate: Basic realm=<key file path>` ([`arc_key_path`](Self::arc_key_path)) |
 /// | Arc with the wrong key | 401 |
-/// | missing or other `api-version` than the client libraries send | 400 |
+/// | missing or other `api-version` than the client libraries send (IMDS: `2018-02-01` or `2019-08-01`) | 400 |
 /// | no `resource` | 400 `Required query variable 'resource' is missing` |
 /// | an unknown user-assigned id, or none and no system-assigned identity | IMDS/Arc: 400 `Identity not found`; App Service/Azure ML: 400 `Unable to load the proper Managed Identity.` |
 /// | otherwise | 200 with the source's token fields (`expires_on` etc. as strings; IMDS and App Service echo `client_id`) |
@@ -86,6 +92,8 @@ pub struct FakeManagedIdentity {
     state: Arc<MiState>,
     base: String,
     task: JoinHandle<()>,
+    /// Service Fabric: the self-signed certificate served.
+    certificate: Option<TestCertificate>,
 }
 
 impl std::fmt::Debug for FakeManagedIdentity {
@@ -158,6 +166,15 @@ impl FakeManagedIdentityBuilder {
         self
     }
 
+    /// Answers as if the time were always `at`: every token's `expires_on` is `at` plus the
+    /// lifetime, so clients asking at different moments get the same expiry (e.g. to compare
+    /// two client libraries). Default: the real clock.
+    #[must_use]
+    pub fn fixed_time(mut self, at: SystemTime) -> Self {
+        self.config.fixed_now = Some(unix_secs(at));
+        self
+    }
+
     /// Starts serving on `127.0.0.1` at a random port.
     ///
     /// # Errors
@@ -165,13 +182,29 @@ impl FakeManagedIdentityBuilder {
     /// When no port can be bound.
     pub async fn start(self) -> std::io::Result<FakeManagedIdentity> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
-        let base = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
+        let port = listener.local_addr()?.port();
+        let (base, certificate, acceptor) = if self.config.source == MiSource::ServiceFabric {
+            let certificate = TestCertificate::generate("service-fabric-managed-identity");
+            let acceptor = self_signed_acceptor(&certificate)?;
+            (
+                format!("https://127.0.0.1:{port}"),
+                Some(certificate),
+                Some(acceptor),
+            )
+        } else {
+            (format!("http://127.0.0.1:{port}"), None, None)
+        };
         let state = Arc::new(MiState {
             config: self.config,
             shared: Mutex::default(),
         });
-        let task = tokio::spawn(serve(listener, Arc::clone(&state)));
-        Ok(FakeManagedIdentity { state, base, task })
+        let task = tokio::spawn(serve(listener, acceptor, Arc::clone(&state)));
+        Ok(FakeManagedIdentity {
+            state,
+            base,
+            task,
+            certificate,
+        })
     }
 }
 
@@ -189,13 +222,20 @@ impl FakeManagedIdentity {
                 arc_key_path: format!("/var/opt/azcmagent/tokens/{key}.key"),
                 arc_key: format!("fake-arc-key-{}", uuid::Uuid::new_v4().simple()),
                 token_lifetime: Duration::from_secs(3600),
+                fixed_now: None,
             },
         }
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` for Service Fabric).
     pub fn base_url(&self) -> &str {
         &self.base
+    }
+
+    /// Service Fabric: the self-signed certificate the fake serves (its
+    /// [`thumbprint_hex`](TestCertificate::thumbprint_hex) is `IDENTITY_SERVER_THUMBPRINT`).
+    pub fn server_certificate(&self) -> Option<&TestCertificate> {
+        self.certificate.as_ref()
     }
 
     /// The token endpoint URL.
@@ -224,6 +264,17 @@ impl FakeManagedIdentity {
             }
             MiSource::AzureMl => vec![pair("MSI_ENDPOINT", self.endpoint()), pair("MSI_SECRET", secret)],
             MiSource::CloudShell => vec![pair("MSI_ENDPOINT", self.endpoint())],
+            MiSource::ServiceFabric => vec![
+                pair("IDENTITY_ENDPOINT", self.endpoint()),
+                pair("IDENTITY_HEADER", secret),
+                pair(
+                    "IDENTITY_SERVER_THUMBPRINT",
+                    self.certificate
+                        .as_ref()
+                        .map(TestCertificate::thumbprint_hex)
+                        .unwrap_or_default(),
+                ),
+            ],
         }
     }
 
@@ -288,18 +339,37 @@ impl Drop for FakeManagedIdentity {
     }
 }
 
-async fn serve(listener: TcpListener, state: Arc<MiState>) {
+/// A TLS acceptor serving `certificate` alone (self-signed, as Service Fabric's endpoint).
+fn self_signed_acceptor(certificate: &TestCertificate) -> std::io::Result<TlsAcceptor> {
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(certificate.key_der().to_vec()));
+    let config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(std::io::Error::other)?
+            .with_no_client_auth()
+            .with_single_cert(vec![CertificateDer::from(certificate.cert_der().to_vec())], key)
+            .map_err(std::io::Error::other)?;
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+async fn serve(listener: TcpListener, acceptor: Option<TlsAcceptor>, state: Arc<MiState>) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((tcp, _peer)) = accepted else { continue };
                 let state = Arc::clone(&state);
+                let acceptor = acceptor.clone();
                 connections.spawn(async move {
                     let service = hyper::service::service_fn(move |req| handle(Arc::clone(&state), req));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(tcp), service)
-                        .await;
+                    let http = hyper::server::conn::http1::Builder::new();
+                    let _ = match acceptor {
+                        Some(acceptor) => {
+                            let Ok(tls) = acceptor.accept(tcp).await else { return };
+                            http.serve_connection(TokioIo::new(tls), service).await
+                        }
+                        None => http.serve_connection(TokioIo::new(tcp), service).await,
+                    };
                 });
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
@@ -350,8 +420,11 @@ async fn handle(state: Arc<MiState>, req: Request<Body>) -> Result<Response<Full
         },
         None => {
             let token = format!("fake-mi-{}", uuid::Uuid::new_v4().simple());
-            let (reply, issued) =
-                mi_protocol::handle(&state.config, &incoming, unix_secs(SystemTime::now()), &token);
+            let now = state
+                .config
+                .fixed_now
+                .unwrap_or_else(|| unix_secs(SystemTime::now()));
+            let (reply, issued) = mi_protocol::handle(&state.config, &incoming, now, &token);
             if let Some(token) = issued {
                 state.lock().issued.push(token);
             }

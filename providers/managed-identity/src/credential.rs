@@ -10,7 +10,7 @@ use tokio::sync::OnceCell;
 use zeroize::Zeroizing;
 
 use crate::arc;
-use crate::errors::{self, SERVICE_FABRIC_UNSUPPORTED};
+use crate::errors::{self, SERVICE_FABRIC_NEEDS_OWN_CLIENT};
 use crate::parse::{self, ParseError};
 use crate::probe::ProbeReport;
 use crate::request::{self, UserAssignedId};
@@ -163,6 +163,7 @@ impl ManagedIdentityCredentialBuilder {
         if let Ok(source) = &source {
             tracing::debug!(source = %source.kind, variables = ?source.variables, "managed identity source detected");
         }
+        let service_fabric = matches!(&source, Ok(s) if s.kind == SourceKind::ServiceFabric);
         ManagedIdentityCredential {
             source,
             id,
@@ -170,6 +171,10 @@ impl ManagedIdentityCredentialBuilder {
             probe_timeout: self.probe_timeout,
             request_timeout: self.request_timeout,
             http: match self.context.http() {
+                // A client from outside cannot be made to pin Service Fabric's certificate.
+                Some(_) if service_fabric => {
+                    std::sync::OnceLock::from(Err(Error::unavailable(NAME, SERVICE_FABRIC_NEEDS_OWN_CLIENT)))
+                }
                 Some(http) => std::sync::OnceLock::from(Ok(http.clone())),
                 None => std::sync::OnceLock::new(),
             },
@@ -261,9 +266,6 @@ impl ManagedIdentityCredential {
     fn configuration(&self) -> Result<(&Source, Option<&UserAssignedId>, &SharedHttpClient), Error> {
         let source = self.source.as_ref().map_err(Clone::clone)?;
         let id = self.id.as_ref().map_err(Clone::clone)?.as_ref();
-        if source.kind == SourceKind::ServiceFabric {
-            return Err(Error::unavailable(NAME, SERVICE_FABRIC_UNSUPPORTED));
-        }
         if let Some(id) = id {
             request::id_parameter(source.kind, id).map_err(|reason| Error::invalid_input(NAME, reason))?;
         }
@@ -391,12 +393,16 @@ impl ManagedIdentityCredential {
                         ],
                     ),
                 ),
+                Err(e) if e.kind() == HttpErrorKind::Other && source.kind != SourceKind::Imds => {
+                    return Err(self.no_answer(source.kind, &e));
+                }
                 Err(e) => (None, None, self.no_answer(source.kind, &e)),
             };
             let Some(delay) = self.policy.delay(retry, status, retry_after, slept) else {
                 return Err(failure);
             };
-            if remaining.is_some_and(|r| delay >= r) {
+            // Measured again: the attempt itself took time, up to its whole timeout.
+            if self.remaining(options).is_some_and(|r| delay >= r) {
                 let message = format!(
                     "{} (stopped retrying: the request's deadline is too near)",
                     failure.message()
@@ -424,7 +430,13 @@ impl ManagedIdentityCredential {
         let message = format!("{what} from the {kind} managed identity endpoint ({e})");
         match e.kind() {
             HttpErrorKind::Timeout => Error::timeout(NAME, message),
-            _ => Error::transient(NAME, message),
+            HttpErrorKind::Connect => Error::transient(NAME, message),
+            // A refused certificate (Service Fabric's pin), an answer too large: a retry
+            // cannot help.
+            _ => Error::authentication_failed(
+                NAME,
+                format!("the {kind} managed identity endpoint could not be used ({e})"),
+            ),
         }
     }
 
@@ -453,6 +465,8 @@ impl ManagedIdentityCredential {
         if let (Some(UserAssignedId::ClientId(wanted)), Some(got)) = (id, &parsed.client_id)
             && !got.eq_ignore_ascii_case(wanted)
         {
+            // The endpoint's words: one line, bounded.
+            let got = errors::endpoint_text(got.as_bytes(), &[]);
             return Err(Error::authentication_failed(
                 NAME,
                 format!(
@@ -467,18 +481,27 @@ impl ManagedIdentityCredential {
 
 /// The default client: credchain-entra's, built on first use. Managed identity endpoints are
 /// plain `http://` on the machine or link-local, which that client never proxies, so it gets
-/// no proxy or CA variables (a bad `HTTPS_PROXY` must not break managed identity).
-/// The default HTTP client for `source`. An `http://` endpoint (IMDS, and the local endpoints
-/// of App Service, Arc, Azure ML and Cloud Shell) gets an `http_only` client, which loads no TLS
-/// roots: a chain probing IMDS on a laptop then pays only for the probe (`benches/imds_probe.rs`
-/// in the root crate).
+/// no proxy or CA variables (a bad `HTTPS_PROXY` must not break managed identity). An `http://`
+/// endpoint (IMDS, and the local endpoints of App Service, Arc, Azure ML and Cloud Shell) gets an
+/// `http_only` client, which loads no TLS roots: a chain probing IMDS on a laptop then pays only
+/// for the probe (`benches/imds_probe.rs` in the root crate). With a thumbprint (Service Fabric),
+/// it accepts only the server certificate with that thumbprint.
 pub(crate) fn default_http(source: &Source) -> Result<SharedHttpClient, Error> {
-    let client = credchain_entra::EntraHttpClient::builder()
+    let thumbprint = source.thumbprint.as_deref();
+    let mut builder = credchain_entra::EntraHttpClient::builder()
         .env(credchain_core::Env::empty())
         .http_only(source.endpoint.starts_with("http://"))
-        .max_body_bytes(parse::MAX_RESPONSE)
-        .build()
-        .map_err(|e| Error::unavailable(NAME, format!("cannot set up the HTTP client: {}", e.message())))?;
+        .max_body_bytes(parse::MAX_RESPONSE);
+    if let Some(thumbprint) = thumbprint {
+        builder = builder.pin_server_certificate(thumbprint);
+    }
+    let client = builder.build().map_err(|e| match thumbprint {
+        Some(_) => Error::invalid_input(
+            NAME,
+            format!("`IDENTITY_SERVER_THUMBPRINT` cannot be used: {}", e.message()),
+        ),
+        None => Error::unavailable(NAME, format!("cannot set up the HTTP client: {}", e.message())),
+    })?;
     Ok(Arc::new(client))
 }
 

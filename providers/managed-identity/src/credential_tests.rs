@@ -39,13 +39,28 @@ impl Seen {
 struct Scripted {
     answers: Mutex<VecDeque<Result<HttpResponse, HttpErrorKind>>>,
     seen: Mutex<Vec<Seen>>,
+    /// Each request takes this long on this timer's clock.
+    latency: Option<(FakeTimer, Duration)>,
 }
 
 impl Scripted {
     fn new(answers: Vec<Result<HttpResponse, HttpErrorKind>>) -> Arc<Self> {
         Arc::new(Scripted {
             answers: Mutex::new(answers.into()),
-            seen: Mutex::default(),
+            ..Scripted::default()
+        })
+    }
+
+    /// Like [`new`](Self::new), but each request advances `timer` by `latency`.
+    fn slow(
+        answers: Vec<Result<HttpResponse, HttpErrorKind>>,
+        timer: &FakeTimer,
+        latency: Duration,
+    ) -> Arc<Self> {
+        Arc::new(Scripted {
+            answers: Mutex::new(answers.into()),
+            latency: Some((timer.clone(), latency)),
+            ..Scripted::default()
         })
     }
 
@@ -82,6 +97,9 @@ impl HttpClient for Scripted {
                 body: request.body.to_vec(),
                 timeout: request.timeout,
             });
+        if let Some((timer, latency)) = &self.latency {
+            timer.sleep(*latency).await;
+        }
         // Let concurrent callers run, so a shared probe is really shared.
         for _ in 0..5 {
             tokio::task::yield_now().await;
@@ -215,6 +233,26 @@ async fn retries_stop_before_the_callers_deadline() {
             "{seen:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_slow_attempt_leaves_no_time_to_retry_and_the_deadline_holds() {
+    // Each attempt takes 4.5 s of the caller's 5 s: the 0.8 s backoff after it would end past
+    // the deadline, so the call stops at once instead of sleeping into it.
+    let timer = FakeTimer::new();
+    let http = Scripted::slow(vec![status(503, "busy")], &timer, Duration::from_millis(4500));
+    let credential = builder(APP_SERVICE, &http, &timer).build();
+    let deadline = timer.now() + Duration::from_secs(5);
+    let options = TokenRequestOptions::new().with_deadline(deadline);
+    let err = credential.get_token(&[SCOPE], &options).await.unwrap_err();
+    assert!(
+        timer.now() <= deadline,
+        "slept past the deadline: {:?}",
+        timer.sleeps()
+    );
+    assert_eq!(http.seen().len(), 1);
+    assert!(err.message().contains("answered 503: busy"), "{err}");
+    assert!(err.message().contains("deadline is too near"), "{err}");
 }
 
 #[tokio::test]
@@ -377,6 +415,23 @@ async fn a_token_for_another_client_id_is_refused() {
     assert!(http.seen()[0].url.ends_with("&client_id=my-app"));
 }
 
+#[tokio::test]
+async fn an_odd_echoed_client_id_is_quoted_on_one_bounded_line() {
+    let echoed = format!("other\\nFAKE LOG LINE {}", "x".repeat(10_000));
+    let body = format!(r#"{{"access_token":"wrong","expires_on":"1800003600","client_id":"{echoed}"}}"#);
+    let http = Scripted::new(vec![status(200, &body)]);
+    let timer = FakeTimer::new();
+    let credential = builder(APP_SERVICE, &http, &timer).client_id("my-app").build();
+    let err = credential
+        .get_token(&[SCOPE], &TokenRequestOptions::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AuthenticationFailed);
+    assert!(err.message().contains("`other FAKE LOG LINE x"), "{err}");
+    assert!(!err.message().contains('\n'), "{err}");
+    assert!(err.message().len() < 1000, "{} bytes", err.message().len());
+}
+
 const ARC: &[(&str, &str)] = &[
     (
         "IDENTITY_ENDPOINT",
@@ -495,7 +550,7 @@ async fn configuration_errors() {
             .build(),
             vec![SCOPE],
             ErrorKind::Unavailable,
-            "Service Fabric managed identity is not supported yet",
+            "only credchain's own HTTP client does",
         ),
         (
             builder(&[("MSI_ENDPOINT", "not a url")], &http, &timer).build(),

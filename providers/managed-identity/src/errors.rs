@@ -6,11 +6,10 @@ use crate::credential::NAME;
 
 use crate::source::SourceKind;
 
-/// Service Fabric needs the endpoint's TLS certificate pinned to `IDENTITY_SERVER_THUMBPRINT`,
-/// which the HTTP seam cannot express yet.
-pub(crate) const SERVICE_FABRIC_UNSUPPORTED: &str = "Service Fabric managed identity is not supported yet: its \
-     endpoint's TLS certificate must be pinned to `IDENTITY_SERVER_THUMBPRINT`, which credchain's HTTP client \
-     cannot do; use another credential (e.g. a service principal through EnvironmentCredential)";
+/// Service Fabric's endpoint certificate is pinned by credchain's own HTTP client only.
+pub(crate) const SERVICE_FABRIC_NEEDS_OWN_CLIENT: &str = "Service Fabric managed identity needs its endpoint's \
+     certificate pinned to `IDENTITY_SERVER_THUMBPRINT`, which only credchain's own HTTP client does; remove the \
+     custom HTTP client (ProviderContext::with_http) for this credential";
 
 /// The longest endpoint error text quoted in a message.
 const MAX_QUOTED: usize = 400;

@@ -9,7 +9,7 @@
 //!
 //! | variables set | source | request |
 //! |---|---|---|
-//! | `IDENTITY_ENDPOINT`, `IDENTITY_HEADER`, `IDENTITY_SERVER_THUMBPRINT` | Service Fabric | not supported yet: *unavailable* (its TLS certificate must be pinned to the thumbprint) |
+//! | `IDENTITY_ENDPOINT`, `IDENTITY_HEADER`, `IDENTITY_SERVER_THUMBPRINT` | Service Fabric | `GET $IDENTITY_ENDPOINT?api-version=2019-07-01-preview&resource=…`, header `Secret`; only the server certificate whose SHA-1 (or SHA-256) thumbprint is `IDENTITY_SERVER_THUMBPRINT` is accepted |
 //! | `IDENTITY_ENDPOINT`, `IDENTITY_HEADER` | App Service, Functions, Container Apps | `GET $IDENTITY_ENDPOINT?api-version=2019-08-01&resource=…`, header `X-IDENTITY-HEADER` |
 //! | `IDENTITY_ENDPOINT`, `IMDS_ENDPOINT`, or the Arc agent installed (`/opt/azcmagent/bin/himds`) | Azure Arc | `GET …?api-version=2020-06-01&resource=…`, `Metadata: true`; answers the agent's `401` key-file challenge |
 //! | `MSI_ENDPOINT`, `MSI_SECRET` | Azure ML | `GET …?api-version=2017-09-01&resource=…`, header `secret`; `clientid` defaults to `DEFAULT_IDENTITY_CLIENT_ID` |
@@ -19,7 +19,7 @@
 //! `resource` is the one scope without `/.default`. A user-assigned identity is chosen with one of
 //! the builder's `client_id`, `object_id`, `resource_id`: IMDS takes all three (`client_id`,
 //! `object_id`, `msi_res_id`), App Service all three (`client_id`, `object_id`, `mi_res_id`),
-//! Azure ML `client_id` only (`clientid`); Arc and Cloud Shell only have the system-assigned
+//! Azure ML `client_id` only (`clientid`); Arc, Cloud Shell and Service Fabric only have the system-assigned
 //! identity. The request's tenant and claims are checked and then ignored: a managed identity
 //! belongs to one tenant and its endpoints take no claims.
 //!
@@ -40,7 +40,9 @@
 //! | no scope, several scopes, bad scope or tenant characters | invalid input |
 //! | several of `client_id` / `object_id` / `resource_id`, or one the source cannot take | invalid input |
 //! | an endpoint variable that is not an `http(s)` URL or not Unicode | invalid input |
-//! | Service Fabric detected | unavailable |
+//! | Service Fabric with an HTTP client given through the context (it cannot pin the certificate) | unavailable |
+//! | Service Fabric: `IDENTITY_SERVER_THUMBPRINT` not 40 or 64 hex digits | invalid input |
+//! | a failure other than connecting or timing out (a certificate without the pinned thumbprint, an answer over 64 KiB), except from IMDS: not retried | authentication failed |
 //! | chain probe: no answer from IMDS (refused, unreachable, timed out) | unavailable |
 //! | IMDS used alone: no answer after the retries (an answer that cannot be read — cut short, not HTTP, over 64 KiB — counts as none; the message says "no usable response") | unavailable |
 //! | IMDS `400` (no identity, or not the requested one, assigned) | unavailable |

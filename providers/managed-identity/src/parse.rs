@@ -136,7 +136,12 @@ fn app_service_date(text: &str) -> Option<i64> {
         _ => return None,
     };
     let (oh, om) = offset[1..].split_once(':').unwrap_or((&offset[1..], "0"));
-    let offset_seconds = sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60);
+    // Bounded before any arithmetic: a huge offset must not overflow.
+    let (oh, om) = (
+        oh.parse::<i64>().ok().filter(|h| (0..24).contains(h))?,
+        om.parse::<i64>().ok().filter(|m| (0..60).contains(m))?,
+    );
+    let offset_seconds = sign * (oh * 3600 + om * 60);
     let valid = (1970..=9999).contains(&year)
         && (1..=12).contains(&month)
         && (1..=31).contains(&day)
@@ -202,6 +207,24 @@ mod tests {
             parse(r#"{"access_token":"t","expires_on":"13/20/2019 02:57:58 +00:00"}"#).unwrap_err(),
             ParseError::Field("expires_on")
         );
+    }
+
+    #[test]
+    fn absurd_app_service_offsets_are_refused_without_overflow() {
+        for offset in [
+            "+9999999999999999:00",
+            "-00:9999999999999999",
+            "+24:00",
+            "+-5:00",
+            "+05:60",
+        ] {
+            let body = format!(r#"{{"access_token":"t","expires_on":"06/20/2019 02:57:58 {offset}"}}"#);
+            assert_eq!(
+                parse(&body).unwrap_err(),
+                ParseError::Field("expires_on"),
+                "{offset}"
+            );
+        }
     }
 
     #[test]

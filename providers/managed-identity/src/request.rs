@@ -15,6 +15,8 @@ pub(crate) const APP_SERVICE_API_VERSION: &str = "2019-08-01";
 pub(crate) const ARC_API_VERSION: &str = "2020-06-01";
 /// Azure ML's API version (`azure_ml.py`).
 pub(crate) const AZURE_ML_API_VERSION: &str = "2017-09-01";
+/// Service Fabric's API version (`service_fabric.py`).
+pub(crate) const SERVICE_FABRIC_API_VERSION: &str = "2019-07-01-preview";
 
 /// A user-assigned managed identity, named one of three ways. Without one, the resource's
 /// system-assigned identity is used.
@@ -133,7 +135,7 @@ pub(crate) fn resource(scopes: &[&str]) -> Result<String, String> {
 ///
 /// # Errors
 ///
-/// The message of [`id_parameter`], or one saying the source is not supported here.
+/// The message of [`id_parameter`].
 pub(crate) fn token_request(
     source: &Source,
     resource: &str,
@@ -182,7 +184,9 @@ pub(crate) fn token_request(
             HttpRequest::post_form(source.endpoint.clone(), Zeroizing::new(form.into_bytes()))
                 .with_header("Metadata", "true")
         }
-        SourceKind::ServiceFabric => return Err(crate::errors::SERVICE_FABRIC_UNSUPPORTED.to_owned()),
+        SourceKind::ServiceFabric => {
+            HttpRequest::get(with_query(SERVICE_FABRIC_API_VERSION)).with_header("Secret", secret)
+        }
     };
     Ok(request)
 }
@@ -199,6 +203,7 @@ mod tests {
             endpoint: endpoint.to_owned(),
             secret: secret.map(Secret::new),
             default_client_id: None,
+            thumbprint: None,
             variables: Vec::new(),
         }
     }

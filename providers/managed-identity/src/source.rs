@@ -65,6 +65,8 @@ pub(crate) struct Source {
     pub(crate) secret: Option<Secret>,
     /// Azure ML's `DEFAULT_IDENTITY_CLIENT_ID`, sent when no user-assigned id is configured.
     pub(crate) default_client_id: Option<String>,
+    /// Service Fabric's `IDENTITY_SERVER_THUMBPRINT`: the only endpoint certificate accepted.
+    pub(crate) thumbprint: Option<String>,
     /// The variables the choice was made from (names only), for `describe()`.
     pub(crate) variables: Vec<&'static str>,
 }
@@ -95,12 +97,13 @@ pub(crate) fn detect(env: &Env, fs: &dyn FileSystem) -> Result<Source, String> {
             endpoint: endpoint_url(name, endpoint)?,
             secret: secret.map(Secret::new),
             default_client_id: None,
+            thumbprint: None,
             variables,
         })
     };
     if let (Some(endpoint), Some(header)) = (&identity_endpoint, &identity_header) {
-        if thumbprint.is_some() {
-            return source(
+        if let Some(thumbprint) = thumbprint {
+            let mut found = source(
                 SourceKind::ServiceFabric,
                 endpoint,
                 "IDENTITY_ENDPOINT",
@@ -110,7 +113,9 @@ pub(crate) fn detect(env: &Env, fs: &dyn FileSystem) -> Result<Source, String> {
                     "IDENTITY_HEADER",
                     "IDENTITY_SERVER_THUMBPRINT",
                 ],
-            );
+            )?;
+            found.thumbprint = Some(thumbprint);
+            return Ok(found);
         }
         return source(
             SourceKind::AppService,

@@ -26,6 +26,7 @@ async fn no_secret_in_trace_logs_errors_or_debug() {
         MiSource::AzureArc,
         MiSource::AzureMl,
         MiSource::CloudShell,
+        MiSource::ServiceFabric,
     ] {
         let fake = FakeManagedIdentity::builder(source).start().await.expect("fake");
         secrets.extend(
@@ -70,8 +71,8 @@ async fn no_secret_in_trace_logs_errors_or_debug() {
         secrets.extend(fake.issued_tokens());
     }
     assert_eq!(
-        echoed_errors, 2,
-        "App Service and Azure ML echoed their secret: {shown:#?}"
+        echoed_errors, 3,
+        "App Service, Azure ML and Service Fabric echoed their secret: {shown:#?}"
     );
     let logs = captured.contents();
     assert!(

@@ -1203,3 +1203,55 @@ async fn client_assertion_grant_redeems_a_supplied_assertion_at_fake_entra() {
     assert!(err.message().contains("empty assertion"), "{err}");
     assert_eq!(entra.token_request_count(), before);
 }
+
+/// `pin_server_certificate`: against Service Fabric's fake (HTTPS with a self-signed
+/// certificate), the pinned client gets an answer with the SHA-1 or SHA-256 thumbprint, and the
+/// unpinned client and a client pinned to another certificate are refused in the handshake.
+#[tokio::test]
+async fn a_pinned_client_accepts_exactly_the_pinned_self_signed_certificate() {
+    use credchain_core::http::{HttpClient, HttpRequest};
+    use credchain_entra::EntraHttpClient;
+    use credchain_fake_entra::{FakeManagedIdentity, MiSource, TestCertificate};
+
+    let fake = FakeManagedIdentity::builder(MiSource::ServiceFabric)
+        .start()
+        .await
+        .expect("fake");
+    let cert = fake
+        .server_certificate()
+        .expect("service fabric serves a certificate");
+    let sha256: String = ring::digest::digest(&ring::digest::SHA256, cert.cert_der())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let request = || HttpRequest::get(fake.endpoint());
+    let client = |pin: Option<&str>| {
+        let mut builder = EntraHttpClient::builder().env(credchain_core::Env::empty());
+        if let Some(pin) = pin {
+            builder = builder.pin_server_certificate(pin);
+        }
+        builder.build().expect("client")
+    };
+    for pin in [cert.thumbprint_hex(), sha256] {
+        let answer = client(Some(&pin)).send(request()).await.expect("pinned");
+        assert_eq!(
+            answer.status, 401,
+            "reached the endpoint (which wants its Secret header)"
+        );
+    }
+    let err = client(None).send(request()).await.expect_err("self-signed");
+    assert!(err.to_string().contains("TLS failure"), "{err}");
+    let other = TestCertificate::generate("someone-else").thumbprint_hex();
+    let err = client(Some(&other)).send(request()).await.expect_err("other pin");
+    assert!(
+        err.to_string().contains("does not have the pinned thumbprint"),
+        "{err}"
+    );
+    assert_eq!(fake.requests().len(), 2, "refused handshakes send nothing");
+    let err = EntraHttpClient::builder()
+        .pin_server_certificate("ABC")
+        .build()
+        .expect_err("malformed");
+    assert!(err.message().contains("40 (SHA-1) or 64 (SHA-256)"), "{err}");
+}

@@ -4,6 +4,7 @@
 
 mod common;
 mod no_panic;
+mod official_interop;
 mod probe;
 mod retries;
 mod sources;

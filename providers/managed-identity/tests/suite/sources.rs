@@ -233,7 +233,50 @@ async fn cloud_shell_posts_the_resource() {
 }
 
 #[tokio::test]
-async fn service_fabric_is_refused_honestly() {
+async fn service_fabric_over_https_pinned_to_the_thumbprint() {
+    let fake = fake(MiSource::ServiceFabric).await;
+    let timer = FakeTimer::new();
+    let credential = builder(&fake, &timer).build();
+    assert_eq!(credential.describe().source, Some(SourceKind::ServiceFabric));
+    let token = credential
+        .get_token(&[SCOPE], &TokenRequestOptions::new())
+        .await
+        .expect("token from the pinned self-signed endpoint");
+    assert_eq!(fake.issued_tokens(), [token.secret()]);
+    let request = &fake.requests()[0];
+    assert_eq!(request.method, "GET");
+    assert_eq!(
+        request.query.get("api-version").map(String::as_str),
+        Some("2019-07-01-preview")
+    );
+    assert_eq!(request.query.get("resource").map(String::as_str), Some(RESOURCE));
+    let secret = &fake.env()[1].1;
+    assert_eq!(request.header("secret"), Some(secret.as_str()));
+}
+
+#[tokio::test]
+async fn service_fabric_refuses_a_certificate_with_another_thumbprint() {
+    let fake = fake(MiSource::ServiceFabric).await;
+    let timer = FakeTimer::new();
+    let mut env = fake.env();
+    env[2].1 = "00".repeat(20);
+    let credential = builder_with(env, MemoryFileSystem::new(), &timer).build();
+    let err = credential
+        .get_token(&[SCOPE], &TokenRequestOptions::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AuthenticationFailed, "{err}");
+    assert!(
+        err.message().contains("does not have the pinned thumbprint"),
+        "{err}"
+    );
+    assert!(fake.requests().is_empty(), "nothing was sent to the impostor");
+    assert!(timer.sleeps().is_empty(), "a refused certificate is not retried");
+    assert!(!err.to_string().contains(&fake.env()[1].1), "no header secret");
+}
+
+#[tokio::test]
+async fn service_fabric_with_a_malformed_thumbprint_is_invalid_input() {
     let timer = FakeTimer::new();
     let env = [
         (
@@ -250,6 +293,33 @@ async fn service_fabric_is_refused_honestly() {
         .get_token(&[SCOPE], &TokenRequestOptions::new())
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Unavailable);
-    assert!(err.message().contains("not supported yet"), "{err}");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.message().contains("`IDENTITY_SERVER_THUMBPRINT`"), "{err}");
+    assert!(err.message().contains("40 (SHA-1) or 64 (SHA-256)"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_cold_callers_through_the_cache_make_one_request() {
+    let fake = fake(MiSource::Imds).await;
+    let cache = std::sync::Arc::new(credchain::TokenCache::new(
+        builder(&fake, &FakeTimer::new()).build(),
+    ));
+    let callers: Vec<_> = (0..1000)
+        .map(|_| {
+            let cache = std::sync::Arc::clone(&cache);
+            tokio::spawn(async move {
+                cache
+                    .get_token(&[SCOPE], &TokenRequestOptions::new())
+                    .await
+                    .map(|t| t.secret().to_owned())
+            })
+        })
+        .collect();
+    let tokens: Vec<String> = futures::future::join_all(callers)
+        .await
+        .into_iter()
+        .map(|joined| joined.expect("task").expect("token"))
+        .collect();
+    assert!(tokens.iter().all(|t| t == &tokens[0]));
+    assert_eq!(fake.requests().len(), 1, "one request for 1,000 cold callers");
 }
