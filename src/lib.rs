@@ -57,6 +57,9 @@ pub use default::{DefaultCredential, DefaultCredentialBuilder};
 #[cfg(feature = "azure-cli")]
 #[doc(inline)]
 pub use credchain_azure_cli::{self as azure_cli, AzureCliCredential};
+#[cfg(feature = "azure-developer-cli")]
+#[doc(inline)]
+pub use credchain_azure_developer_cli::{self as azure_developer_cli, AzureDeveloperCliCredential};
 #[doc(inline)]
 pub use credchain_core::{
     AccessToken, Attempt, AttemptOutcome, Clock, Env, Error, ErrorKind, Secret, SystemClock, TokenCredential,

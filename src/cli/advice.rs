@@ -2,7 +2,7 @@
 //! (the provider's own message has the details).
 
 use credchain::ErrorKind;
-use credchain::{azure_cli, environment, managed_identity, vscode, workload_identity};
+use credchain::{azure_cli, azure_developer_cli, environment, managed_identity, vscode, workload_identity};
 
 use super::report::{Outcome, Probe};
 
@@ -25,6 +25,7 @@ pub(crate) fn next_step(probe: &Probe, scope: &str, az_found: bool) -> Option<St
         name if name == managed_identity::NAME => managed_identity_step(failed).to_owned(),
         name if name == vscode::CREDENTIAL_NAME => vscode_step(failed).to_owned(),
         name if name == azure_cli::NAME => azure_cli_step(failed, scope, az_found),
+        name if name == azure_developer_cli::NAME => azure_developer_cli_step(failed, scope),
         _ => "follow the reason above".to_owned(),
     };
     Some(step)
@@ -95,6 +96,18 @@ fn azure_cli_step(failed: bool, scope: &str, az_found: bool) -> String {
     }
 }
 
+fn azure_developer_cli_step(failed: bool, scope: &str) -> String {
+    if failed {
+        format!(
+            "run `azd auth token --output json --scope {scope}` to see the whole error; run `azd auth login` \
+             again if your sign-in expired"
+        )
+    } else {
+        "install the Azure Developer CLI if it is missing (https://aka.ms/azd), then run `azd auth login`"
+            .to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -132,6 +145,18 @@ mod tests {
         assert!(
             step(azure_cli::NAME, failed(ErrorKind::AuthenticationFailed), true)
                 .is_some_and(|s| s.contains("`az account get-access-token --scope api://x/.default`"))
+        );
+        assert!(
+            step(azure_developer_cli::NAME, unavailable(), true)
+                .is_some_and(|s| s.contains("`azd auth login`"))
+        );
+        assert!(
+            step(
+                azure_developer_cli::NAME,
+                failed(ErrorKind::AuthenticationFailed),
+                true
+            )
+            .is_some_and(|s| s.contains("`azd auth token --output json --scope api://x/.default`"))
         );
         assert!(
             step(vscode::CREDENTIAL_NAME, failed(ErrorKind::Timeout), true)

@@ -22,7 +22,8 @@ Exit codes:
          any `az` started was stopped
 
 Providers are tried in this order: EnvironmentCredential (`AZURE_*` variables),
-VisualStudioCodeCredential, AzureCliCredential. `AZURE_TOKEN_CREDENTIALS` narrows the chain:
+WorkloadIdentityCredential, ManagedIdentityCredential, VisualStudioCodeCredential,
+AzureCliCredential, AzureDeveloperCliCredential. `AZURE_TOKEN_CREDENTIALS` narrows the chain:
 `dev`, `prod`, or one provider's name.";
 
 /// Get Azure access tokens from the default credential chain, and find out why none can be had.

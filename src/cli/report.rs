@@ -40,7 +40,7 @@ impl Report {
 pub(crate) struct Probe {
     /// The provider's name.
     pub(crate) name: &'static str,
-    /// Whether the chain skips its failures (VS Code, Azure CLI, unless selected alone).
+    /// Whether the chain skips its failures (the developer tools, unless selected alone).
     pub(crate) developer_tool: bool,
     /// How it ended.
     pub(crate) outcome: Outcome,

@@ -34,6 +34,7 @@ pub struct DefaultCredentialBuilder {
     exclude_managed_identity: Option<bool>,
     exclude_vscode: Option<bool>,
     exclude_cli: Option<bool>,
+    exclude_developer_cli: Option<bool>,
     require_selection: bool,
     allowed: Vec<String>,
     vscode_tenant: Option<String>,
@@ -113,6 +114,12 @@ impl DefaultCredentialBuilder {
         self
     }
 
+    /// Leaves the Azure Developer CLI provider out (`true`) or forces it in (`false`).
+    pub fn exclude_developer_cli_credential(mut self, exclude: bool) -> Self {
+        self.exclude_developer_cli = Some(exclude);
+        self
+    }
+
     /// Fails [`build`](Self::build) unless `AZURE_TOKEN_CREDENTIALS` is set, so a deployment
     /// cannot silently fall back to developer tools.
     pub fn require_token_credentials_env(mut self, require: bool) -> Self {
@@ -143,7 +150,8 @@ impl DefaultCredentialBuilder {
         self
     }
 
-    /// How long the Azure CLI may take (default 10 s).
+    /// How long the Azure CLI and the Azure Developer CLI may take per request (default: 10 s, or
+    /// the request's deadline when it has one); set, it caps every request.
     pub fn process_timeout(mut self, timeout: Duration) -> Self {
         self.process_timeout = Some(timeout);
         self
@@ -286,6 +294,7 @@ impl DefaultCredentialBuilder {
             "ManagedIdentityCredential" => self.exclude_managed_identity,
             "VisualStudioCodeCredential" => self.exclude_vscode,
             "AzureCliCredential" => self.exclude_cli,
+            "AzureDeveloperCliCredential" => self.exclude_developer_cli,
             _ => None,
         }
     }
@@ -340,6 +349,15 @@ impl DefaultCredentialBuilder {
                 if let Some(tenant) = &self.cli_tenant {
                     builder = builder.tenant_id(tenant.clone());
                 }
+                if let Some(timeout) = self.process_timeout {
+                    builder = builder.process_timeout(timeout);
+                }
+                builder.build().map(|c| Arc::new(c) as Arc<dyn TokenCredential>)
+            }
+            #[cfg(feature = "azure-developer-cli")]
+            "AzureDeveloperCliCredential" => {
+                let mut builder = credchain_azure_developer_cli::AzureDeveloperCliCredential::builder()
+                    .env(self.env.clone());
                 if let Some(timeout) = self.process_timeout {
                     builder = builder.process_timeout(timeout);
                 }

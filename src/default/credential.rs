@@ -50,8 +50,7 @@ impl fmt::Debug for Member {
 }
 
 /// The credential applications use: environment → workload identity → managed identity →
-/// VS Code → Azure CLI, like azure-identity's `DefaultAzureCredential` (the Azure Developer CLI
-/// will follow the Azure CLI).
+/// VS Code → Azure CLI → Azure Developer CLI, like azure-identity's `DefaultAzureCredential`.
 ///
 /// * The **environment** provider comes first: a service principal configured through `AZURE_*`
 ///   variables. If it is configured and fails, the chain stops (a misconfigured service principal
@@ -65,15 +64,16 @@ impl fmt::Debug for Member {
 ///   the credential's life. Once an identity endpoint has answered, its failure stops the chain.
 ///   `AZURE_CLIENT_ID` (or [`managed_identity_client_id`](DefaultCredentialBuilder::managed_identity_client_id))
 ///   picks a user-assigned identity.
-/// * **VS Code** and the **Azure CLI** are developer tools: their failures count as unavailable,
-///   so the chain moves on.
+/// * **VS Code**, the **Azure CLI** and the **Azure Developer CLI** are developer tools: their
+///   failures count as unavailable, so the chain moves on.
 /// * The chain is sticky: after the first success it goes straight to that provider, and selects
 ///   again from the top when the provider later reports unavailable (you ran `az logout`, say).
 ///   Concurrent first callers share one selection walk.
-/// * `AZURE_TOKEN_CREDENTIALS` narrows the chain: `dev` (VS Code, Azure CLI), `prod`
+/// * `AZURE_TOKEN_CREDENTIALS` narrows the chain: `dev` (VS Code, Azure CLI, Azure Developer CLI), `prod`
 ///   (environment, workload identity, managed identity), or one provider's name
 ///   (`EnvironmentCredential`, `WorkloadIdentityCredential`, `ManagedIdentityCredential`,
-///   `VisualStudioCodeCredential`, `AzureCliCredential`; trimmed, case-insensitive). A named
+///   `VisualStudioCodeCredential`, `AzureCliCredential`, `AzureDeveloperCliCredential`; trimmed,
+///   case-insensitive). A named
 ///   provider runs alone and its failures are reported as failures; managed identity then does
 ///   not probe (full retries), and workload identity's missing configuration is reported as
 ///   unavailable, naming what is missing. Explicit `exclude_*` options win over the variable.

@@ -25,8 +25,7 @@ pub struct BuiltinProvider {
 }
 
 /// The built-in providers, in the default chain's order (azure-identity's `DefaultAzureCredential`
-/// order, without the providers credchain does not have). `AzureDeveloperCliCredential` (`Dev`)
-/// goes after `AzureCliCredential` when its crate lands.
+/// order, without the providers credchain does not have).
 ///
 /// A provider added here is selectable through `AZURE_TOKEN_CREDENTIALS`, appears in
 /// [`DefaultCredential::members`](super::DefaultCredential::members) and in the chain; until
@@ -42,6 +41,7 @@ pub struct BuiltinProvider {
 ///     "ManagedIdentityCredential",
 ///     "VisualStudioCodeCredential",
 ///     "AzureCliCredential",
+///     "AzureDeveloperCliCredential",
 /// ]);
 /// assert!(BUILTIN_PROVIDERS.iter().all(|p| p.developer_tool == (p.group == ProviderGroup::Dev)));
 /// ```
@@ -68,6 +68,11 @@ pub const BUILTIN_PROVIDERS: &[BuiltinProvider] = &[
     },
     BuiltinProvider {
         name: "AzureCliCredential",
+        developer_tool: true,
+        group: ProviderGroup::Dev,
+    },
+    BuiltinProvider {
+        name: "AzureDeveloperCliCredential",
         developer_tool: true,
         group: ProviderGroup::Dev,
     },

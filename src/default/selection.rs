@@ -98,6 +98,10 @@ mod tests {
             ),
             (Some("AZURECLICREDENTIAL"), S::Only("AzureCliCredential")),
             (
+                Some("AzureDeveloperCliCredential"),
+                S::Only("AzureDeveloperCliCredential"),
+            ),
+            (
                 Some("managedidentitycredential"),
                 S::Only("ManagedIdentityCredential"),
             ),
@@ -117,8 +121,9 @@ mod tests {
             let err = S::parse(Some(bad)).unwrap_err();
             assert!(
                 err.message().contains(
-                    "valid values are: dev, prod, azureclicredential, environmentcredential, \
-                     managedidentitycredential, visualstudiocodecredential, workloadidentitycredential"
+                    "valid values are: dev, prod, azureclicredential, azuredeveloperclicredential, \
+                     environmentcredential, managedidentitycredential, visualstudiocodecredential, \
+                     workloadidentitycredential"
                 ),
                 "{err}"
             );

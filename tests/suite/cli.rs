@@ -502,7 +502,11 @@ fn token_credentials_values() {
             "prod",
             3,
             None,
-            &["VisualStudioCodeCredential", "AzureCliCredential"],
+            &[
+                "VisualStudioCodeCredential",
+                "AzureCliCredential",
+                "AzureDeveloperCliCredential",
+            ],
         ),
         (
             "AzureCliCredential",
@@ -513,6 +517,7 @@ fn token_credentials_values() {
                 "WorkloadIdentityCredential",
                 "ManagedIdentityCredential",
                 "VisualStudioCodeCredential",
+                "AzureDeveloperCliCredential",
             ],
         ),
         (
@@ -524,6 +529,7 @@ fn token_credentials_values() {
                 "ManagedIdentityCredential",
                 "VisualStudioCodeCredential",
                 "AzureCliCredential",
+                "AzureDeveloperCliCredential",
             ],
         ),
         (
@@ -535,6 +541,7 @@ fn token_credentials_values() {
                 "WorkloadIdentityCredential",
                 "ManagedIdentityCredential",
                 "AzureCliCredential",
+                "AzureDeveloperCliCredential",
             ],
         ),
         (
@@ -546,6 +553,7 @@ fn token_credentials_values() {
                 "ManagedIdentityCredential",
                 "VisualStudioCodeCredential",
                 "AzureCliCredential",
+                "AzureDeveloperCliCredential",
             ],
         ),
     ];
@@ -591,8 +599,9 @@ fn invalid_token_credentials_lists_the_valid_values() {
         run.assert_code(2);
         assert!(
             run.stderr.contains(
-                "valid values are: dev, prod, azureclicredential, environmentcredential, \
-                 managedidentitycredential, visualstudiocodecredential, workloadidentitycredential"
+                "valid values are: dev, prod, azureclicredential, azuredeveloperclicredential, \
+                 environmentcredential, managedidentitycredential, visualstudiocodecredential, \
+                 workloadidentitycredential"
             ),
             "{command}: {run:#?}"
         );

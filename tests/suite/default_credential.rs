@@ -96,6 +96,12 @@ const ALL: &[&str] = &[
     "ManagedIdentityCredential",
     "VisualStudioCodeCredential",
     "AzureCliCredential",
+    "AzureDeveloperCliCredential",
+];
+const DEV: &[&str] = &[
+    "VisualStudioCodeCredential",
+    "AzureCliCredential",
+    "AzureDeveloperCliCredential",
 ];
 const PROD: &[&str] = &[
     "EnvironmentCredential",
@@ -116,7 +122,7 @@ fn order_is_environment_workload_managed_vscode_cli() {
         .iter()
         .map(|m| m.is_developer_tool())
         .collect();
-    assert_eq!(dev_tools, [false, false, false, true, true]);
+    assert_eq!(dev_tools, [false, false, false, true, true, true]);
 }
 
 #[test]
@@ -125,14 +131,15 @@ fn token_credentials_selects_members() {
     let cases: &[(&str, &[&str])] = &[
         ("", ALL),
         ("  ", ALL),
-        ("dev", &["VisualStudioCodeCredential", "AzureCliCredential"]),
-        ("DeV", &["VisualStudioCodeCredential", "AzureCliCredential"]),
+        ("dev", DEV),
+        ("DeV", DEV),
         (" Prod ", PROD),
         ("EnvironmentCredential", &["EnvironmentCredential"]),
         ("workloadidentitycredential", &["WorkloadIdentityCredential"]),
         ("ManagedIdentityCredential", &["ManagedIdentityCredential"]),
         ("visualstudiocodecredential", &["VisualStudioCodeCredential"]),
         ("AzureCliCredential", &["AzureCliCredential"]),
+        ("azuredeveloperclicredential", &["AzureDeveloperCliCredential"]),
     ];
     for (value, expected) in cases {
         let credential = DefaultCredential::builder()
@@ -166,8 +173,9 @@ fn invalid_or_missing_token_credentials_is_a_construction_error() {
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
         assert!(
             err.message().contains(
-                "valid values are: dev, prod, azureclicredential, environmentcredential, \
-                     managedidentitycredential, visualstudiocodecredential, workloadidentitycredential"
+                "valid values are: dev, prod, azureclicredential, azuredeveloperclicredential, \
+                     environmentcredential, managedidentitycredential, visualstudiocodecredential, \
+                     workloadidentitycredential"
             ),
             "{err}"
         );
@@ -242,6 +250,7 @@ fn explicit_exclude_options_win_over_the_variable() {
     let credential = DefaultCredential::builder()
         .env(env.clone())
         .exclude_cli_credential(true)
+        .exclude_developer_cli_credential(true)
         .build()
         .unwrap();
     assert_eq!(names(&credential), ["VisualStudioCodeCredential"]);
@@ -255,7 +264,8 @@ fn explicit_exclude_options_win_over_the_variable() {
         [
             "EnvironmentCredential",
             "VisualStudioCodeCredential",
-            "AzureCliCredential"
+            "AzureCliCredential",
+            "AzureDeveloperCliCredential"
         ]
     );
 
@@ -289,6 +299,7 @@ fn own_providers_go_where_asked() {
             "ManagedIdentityCredential",
             "VisualStudioCodeCredential",
             "AzureCliCredential",
+            "AzureDeveloperCliCredential",
             "Last"
         ]
     );
@@ -312,7 +323,7 @@ async fn fresh_machine_every_provider_says_what_to_set_up() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable);
     let attempts = err.attempts();
-    assert_eq!(attempts.len(), 5, "{err}");
+    assert_eq!(attempts.len(), 6, "{err}");
     assert!(
         attempts
             .iter()
@@ -675,7 +686,8 @@ fn exclude_options_cover_workload_and_managed_identity() {
         [
             "EnvironmentCredential",
             "VisualStudioCodeCredential",
-            "AzureCliCredential"
+            "AzureCliCredential",
+            "AzureDeveloperCliCredential"
         ]
     );
     assert!(credential.managed_identity().is_none());
@@ -689,7 +701,8 @@ fn exclude_options_cover_workload_and_managed_identity() {
         [
             "ManagedIdentityCredential",
             "VisualStudioCodeCredential",
-            "AzureCliCredential"
+            "AzureCliCredential",
+            "AzureDeveloperCliCredential"
         ]
     );
     let err = DefaultCredential::builder()

@@ -35,7 +35,13 @@ impl Host {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir_all(dir.path().join("home")).expect("home");
         std::fs::create_dir_all(dir.path().join("bin")).expect("bin");
-        Host { dir, env: Vec::new() }
+        // IMDS is a refused loopback port: the default chain's managed identity probe must never
+        // leave this machine (a real 169.254.169.254 may answer, or be a network others watch).
+        let imds = credchain_fake_entra::refused_url().expect("a refused port");
+        Host {
+            dir,
+            env: vec![("AZURE_POD_IDENTITY_AUTHORITY_HOST".to_owned(), imds)],
+        }
     }
 
     pub(crate) fn root(&self) -> &Path {

@@ -401,13 +401,16 @@ impl ManagedIdentityCredential {
             let Some(delay) = self.policy.delay(retry, status, retry_after, slept) else {
                 return Err(failure);
             };
-            // Measured again: the attempt itself took time, up to its whole timeout.
+            // Measured again: the attempt itself took time, up to its whole timeout. A retry
+            // would have followed, so it is the caller's deadline that ends the request: a timeout.
             if self.remaining(options).is_some_and(|r| delay >= r) {
                 let message = format!(
                     "{} (stopped retrying: the request's deadline is too near)",
                     failure.message()
                 );
-                return Err(errors::with_message(&failure, message));
+                return Err(
+                    errors::with_message(&failure, message).with_kind(credchain_core::ErrorKind::Timeout)
+                );
             }
             tracing::debug!(source = %source.kind, status = ?status, retry, delay_ms = delay.as_millis() as u64, "retrying managed identity request");
             self.timer.sleep(delay).await;

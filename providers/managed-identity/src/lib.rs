@@ -53,7 +53,7 @@
 //! | the answer echoes a `client_id` other than the requested one | authentication failed |
 //! | Arc: a challenge naming a file outside the agent's token directory, not `.key`, or over 4 KiB | authentication failed |
 //! | App Service / Arc / Azure ML / Cloud Shell, or IMDS after a successful probe: no answer, or none that can be read | transient (timed out for a timeout) |
-//! | the caller's deadline passed | timed out |
+//! | the caller's deadline passed, or came too near for the retry that would have followed (the message keeps the last attempt's reason) | timed out |
 //!
 //! No token, header secret or Arc key ever appears in a log line, an error or `Debug` output.
 #![deny(missing_docs)]

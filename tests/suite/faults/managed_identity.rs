@@ -16,28 +16,32 @@ const MI_BODY_CAP: &str = "larger than 65536 bytes";
 /// An answer that came but could not be read is not called "no response".
 const UNUSABLE: &str = "no usable response from";
 
-/// The table for one source. Answers that are not HTTP, cut short or over the cap are treated
-/// like no answer: for IMDS used alone that is *unavailable* (lib.rs's error table: nothing
-/// proves IMDS is there), for App Service *transient*.
+/// The table for one source. An endpoint that never answers in time is retried until the
+/// caller's deadline ends the request: *timed out*. Answers that are not HTTP, cut short or over
+/// the cap are retried like no answer for IMDS used alone (nothing proves IMDS is there), so the
+/// deadline ends those too; for App Service, whose endpoint is known to be there, they are not
+/// retried and fail (*authentication failed*: a retry cannot fix them).
 #[rustfmt::skip] // one row per line
 fn table(source: &'static str) -> Vec<HttpRow> {
     use ErrorKind::*;
     use Expect::*;
-    let no_answer = if source == "IMDS" { Unavailable } else { Transient };
-    let deadline: &'static [&'static str] = if source == "IMDS" {
-        &["the request's deadline passed before the IMDS endpoint answered"]
+    let imds = source == "IMDS";
+    let no_answer = if imds { Timeout } else { AuthenticationFailed };
+    let unusable = if imds { UNUSABLE } else { "endpoint could not be used" };
+    let deadline: &'static [&'static str] = if imds {
+        &["no response from the IMDS endpoint", "the request's deadline is too near"]
     } else {
-        &["the request's deadline passed before the App Service endpoint answered"]
+        &["no response from the App Service managed identity endpoint", "the request's deadline is too near"]
     };
     const BAD_EXPIRES_IN: &[&str] = &["answered 200", "no valid `expires_in`"];
     vec![
         row("hang", Misbehaviour::Hang, Fails(Timeout, deadline)),
         row("slow drip", Misbehaviour::Drip(DRIP), Fails(Timeout, deadline)),
         row("slow drip of the body", Misbehaviour::DripBody(DRIP), Fails(Timeout, deadline)),
-        row("flood body", Misbehaviour::FloodBody, Fails(no_answer, &[UNUSABLE, MI_BODY_CAP])),
-        row("flood headers", Misbehaviour::FloodHeaders, Fails(no_answer, &[UNUSABLE, "message head is too large"])),
-        row("early close", Misbehaviour::EarlyClose, Fails(no_answer, &[UNUSABLE, "end of file before message length reached"])),
-        row("garbage bytes", Misbehaviour::Garbage, Fails(no_answer, &[UNUSABLE, "invalid HTTP"])),
+        row("flood body", Misbehaviour::FloodBody, Fails(no_answer, both(unusable, MI_BODY_CAP))),
+        row("flood headers", Misbehaviour::FloodHeaders, Fails(no_answer, both(unusable, "message head is too large"))),
+        row("early close", Misbehaviour::EarlyClose, Fails(no_answer, both(unusable, "end of file before message length reached"))),
+        row("garbage bytes", Misbehaviour::Garbage, Fails(no_answer, both(unusable, "invalid HTTP"))),
         row("200 not JSON", ok_body("<html>{TOKEN}</html>"), Fails(AuthenticationFailed, &["answered 200", "not a JSON token response"])),
         row("expires_in 1e300", ok_body(r#"{"access_token":"{TOKEN}","expires_in":1e300}"#), Fails(AuthenticationFailed, BAD_EXPIRES_IN)),
         row("expires_in u64::MAX", ok_body(r#"{"access_token":"{TOKEN}","expires_in":18446744073709551615}"#), Fails(AuthenticationFailed, BAD_EXPIRES_IN)),
@@ -48,6 +52,11 @@ fn table(source: &'static str) -> Vec<HttpRow> {
         row("expires_on year 9999", ok_body(r#"{"access_token":"{TOKEN}","expires_on":"253402300799"}"#), Token),
         row("refresh_in u64::MAX", ok_body(r#"{"access_token":"{TOKEN}","expires_in":3600,"refresh_in":18446744073709551615}"#), Token),
     ]
+}
+
+/// Two expected message parts as the `'static` slice a row holds (a test leaks a few bytes).
+fn both(first: &'static str, second: &'static str) -> &'static [&'static str] {
+    Box::leak(Box::new([first, second]))
 }
 
 /// The variables that make the credential use `server` as `source`.
