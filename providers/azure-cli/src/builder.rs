@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use credchain_core::{Env, Error, validate};
 
-use crate::credential::{AzureCliCredential, Config, DEFAULT_PROCESS_TIMEOUT, NAME, env_summary};
+use crate::credential::{AzureCliCredential, Config, DEFAULT_PROCESS_TIMEOUT, NAME};
 
 /// Options for [`AzureCliCredential`].
 ///
@@ -47,7 +47,7 @@ impl fmt::Debug for AzureCliCredentialBuilder {
             .field("subscription", &self.subscription)
             .field("process_timeout", &self.process_timeout)
             .field("az_path", &self.az_path)
-            .field("env", &self.env.as_ref().map(env_summary))
+            .field("env", &self.env)
             .field("working_dir", &self.working_dir)
             .finish()
     }
@@ -217,10 +217,10 @@ mod tests {
             !shown.contains("hunter2") && !shown.contains("AZURE_CLIENT_SECRET"),
             "{shown}"
         );
-        assert!(shown.contains("map of 1 variables"), "{shown}");
+        assert!(shown.contains("Env::Map(1 variable)"), "{shown}");
         let b = AzureCliCredential::builder().env(Env::from_pairs([("X", "hunter2")]));
         let shown = format!("{b:?}");
         assert!(!shown.contains("hunter2") && !shown.contains("\"X\""), "{shown}");
-        assert!(shown.contains("map of 1 variables"), "{shown}");
+        assert!(shown.contains("Env::Map(1 variable)"), "{shown}");
     }
 }

@@ -63,7 +63,7 @@ pub(crate) struct Config {
 }
 
 impl fmt::Debug for AzureCliCredential {
-    /// Shows the options; the environment only as its kind and size (it may hold secrets).
+    /// Shows the options; the environment only as its kind and size (`Env`'s `Debug`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = &self.inner;
         f.debug_struct("AzureCliCredential")
@@ -71,17 +71,9 @@ impl fmt::Debug for AzureCliCredential {
             .field("subscription", &c.subscription)
             .field("process_timeout", &c.process_timeout)
             .field("az_path", &c.az_path)
-            .field("env", &env_summary(&c.env))
+            .field("env", &c.env)
             .field("working_dir", &c.working_dir)
             .finish()
-    }
-}
-
-/// The environment as its kind and size only: a map may hold secrets.
-pub(crate) fn env_summary(env: &Env) -> String {
-    match env {
-        Env::Process => "process".to_owned(),
-        Env::Map(map) => format!("map of {} variables", map.len()),
     }
 }
 

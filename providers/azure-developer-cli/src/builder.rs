@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use credchain_core::{Env, Error, validate};
 
-use crate::credential::{AzureDeveloperCliCredential, Config, DEFAULT_PROCESS_TIMEOUT, NAME, env_summary};
+use crate::credential::{AzureDeveloperCliCredential, Config, DEFAULT_PROCESS_TIMEOUT, NAME};
 
 /// Options for [`AzureDeveloperCliCredential`].
 ///
@@ -43,7 +43,7 @@ impl fmt::Debug for AzureDeveloperCliCredentialBuilder {
             .field("tenant_id", &self.tenant_id)
             .field("process_timeout", &self.process_timeout)
             .field("azd_path", &self.azd_path)
-            .field("env", &self.env.as_ref().map(env_summary))
+            .field("env", &self.env)
             .field("working_dir", &self.working_dir)
             .finish()
     }
@@ -183,7 +183,7 @@ mod tests {
                 !shown.contains("hunter2") && !shown.contains("AZURE_CLIENT_SECRET"),
                 "{shown}"
             );
-            assert!(shown.contains("map of 1 variables"), "{shown}");
+            assert!(shown.contains("Env::Map(1 variable)"), "{shown}");
         }
     }
 }

@@ -16,7 +16,16 @@ use std::sync::Arc;
 /// assert_eq!(env.non_blank("AZURE_CLIENT_ID"), None); // whitespace counts as unset
 /// assert!(env.is_set("AZURE_CLIENT_ID"));
 /// ```
-#[derive(Clone, Debug, Default)]
+///
+/// `Debug` shows only the kind and size (`Env::Map(2 variables)`): values may be secrets.
+///
+/// ```
+/// use credchain_core::Env;
+/// let env = Env::from_pairs([("AZURE_CLIENT_SECRET", "s3cret")]);
+/// assert_eq!(format!("{env:?}"), "Env::Map(1 variable)");
+/// assert_eq!(format!("{:?}", Env::process()), "Env::Process");
+/// ```
+#[derive(Clone, Default)]
 pub enum Env {
     /// The process environment.
     #[default]
@@ -24,6 +33,16 @@ pub enum Env {
     /// A fixed set of variables; nothing else is set. Values may be non-Unicode, as in a real
     /// environment (see [`from_os_pairs`](Env::from_os_pairs)).
     Map(Arc<HashMap<String, OsString>>),
+}
+
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Env::Process => f.write_str("Env::Process"),
+            Env::Map(map) if map.len() == 1 => f.write_str("Env::Map(1 variable)"),
+            Env::Map(map) => write!(f, "Env::Map({} variables)", map.len()),
+        }
+    }
 }
 
 impl Env {
