@@ -590,7 +590,7 @@ mod tests {
 /// the token, and well-formed outputs parse to the token and instant they carry. 10,000 cases
 /// each; CI fixes the seed with `PROPTEST_RNG_SEED`.
 #[cfg(test)]
-mod prop {
+pub(crate) mod prop {
     use super::*;
     use proptest::prelude::*;
     use proptest::test_runner::{Config, TestRunner};
@@ -600,7 +600,8 @@ mod prop {
     /// with their punctuation.
     const MAX_MESSAGE_CHARS: usize = 12 * (PREVIEW_CHARS + 5) + 100;
 
-    fn run<S: Strategy>(strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseError>) {
+    /// Runs `test` on 10,000 inputs drawn from `strategy` (this crate's parser properties).
+    pub(crate) fn run<S: Strategy>(strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseError>) {
         TestRunner::new(Config {
             cases: 10_000,
             failure_persistence: None,
