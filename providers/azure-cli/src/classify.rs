@@ -444,3 +444,50 @@ mod tests {
         assert!(!s.contains("eyJ"), "{s}");
     }
 }
+
+/// Property tests: whatever `az` writes to stderr, the summary is bounded, printable and never
+/// shows a JWT. 10,000 cases; CI fixes the seed with `PROPTEST_RNG_SEED`.
+#[cfg(test)]
+mod prop {
+    use super::*;
+    use crate::parse::prop::run;
+    use proptest::prelude::*;
+
+    #[test]
+    fn any_stderr_gives_a_bounded_printable_summary_without_tokens() {
+        let line = prop_oneof![
+            Just("ERROR: ".to_owned()),
+            Just("WARNING: x".to_owned()),
+            Just("Traceback (most recent call last):".to_owned()),
+            Just("Please run 'az login' to setup account.".to_owned()),
+            Just(String::new()),
+            "  [a-z ]{0,20}",
+            "AADSTS[0-9]{1,8}: .{0,20}",
+            ".{0,60}",
+        ];
+        let jwt = "eyJ[A-Za-z0-9_-]{8,20}\\.[A-Za-z0-9_-]{8,30}\\.[A-Za-z0-9_-]{8,30}";
+        let code = proptest::option::of(any::<i32>());
+        run(
+            (
+                proptest::collection::vec(line, 0..8),
+                jwt,
+                0usize..8,
+                code,
+                1usize..4,
+            ),
+            |(mut lines, jwt, at, code, repeat)| {
+                lines.insert(at.min(lines.len()), format!("ERROR: token {jwt} rejected"));
+                let stderr = lines.join("\n").repeat(repeat);
+                let summary = match classify(code, &stderr) {
+                    Failure::NotInstalled => return Ok(()),
+                    Failure::NotSignedIn { said } => said,
+                    Failure::Failed { summary } => summary,
+                };
+                prop_assert!(summary.chars().count() <= SUMMARY_CHARS + 1, "{}", summary.len());
+                prop_assert!(!summary.chars().any(char::is_control), "{:?}", summary);
+                prop_assert!(!summary.contains(&jwt), "{}", summary);
+                Ok(())
+            },
+        );
+    }
+}

@@ -585,3 +585,220 @@ mod tests {
         assert_eq!(bounded("hé", 2), "hé");
     }
 }
+
+/// Property tests: no output of `az` panics the parser, every error stays short and never holds
+/// the token, and well-formed outputs parse to the token and instant they carry. 10,000 cases
+/// each; CI fixes the seed with `PROPTEST_RNG_SEED`.
+#[cfg(test)]
+pub(crate) mod prop {
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    use serde_json::{Map, json};
+
+    /// The longest an error may get: 12 field names of at most `PREVIEW_CHARS` characters each,
+    /// with their punctuation.
+    const MAX_MESSAGE_CHARS: usize = 12 * (PREVIEW_CHARS + 5) + 100;
+
+    /// Runs `test` on 10,000 inputs drawn from `strategy` (this crate's parser properties).
+    pub(crate) fn run<S: Strategy>(strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseError>) {
+        TestRunner::new(Config {
+            cases: 10_000,
+            failure_persistence: None,
+            ..Config::default()
+        })
+        .run(&strategy, test)
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// Parses `stdout` and checks the error (if any) is bounded, printable and free of `secret`.
+    fn check(stdout: &[u8], secret: Option<&str>) -> Result<Option<CliToken>, TestCaseError> {
+        match parse_token(stdout, || TimeZone::UTC) {
+            Ok(token) => Ok(Some(token)),
+            Err(e) => {
+                for shown in [e.to_string(), format!("{e:?}")] {
+                    prop_assert!(shown.chars().count() <= MAX_MESSAGE_CHARS, "{}", shown);
+                    if let Some(secret) = secret {
+                        prop_assert!(!shown.contains(secret), "{}", shown);
+                    }
+                }
+                let shown = e.to_string();
+                prop_assert!(!shown.chars().any(|c| c.is_control()), "{}", shown);
+                Ok(None)
+            }
+        }
+    }
+
+    fn any_value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            any::<u64>().prop_map(|n| Value::from(n.to_string())),
+            ".{0,30}".prop_map(Value::from),
+            "[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{0,9})?".prop_map(Value::from),
+            Just(json!([1, "a"])),
+            Just(json!({"a": {}})),
+        ]
+    }
+
+    /// A token az could print and whether it is recognisable anywhere (JWT-shaped) or only under
+    /// its field name.
+    fn secret() -> impl Strategy<Value = (String, bool)> {
+        prop_oneof![
+            "eyJ[A-Za-z0-9_-]{4,20}\\.[A-Za-z0-9_-]{4,30}\\.[A-Za-z0-9_-]{4,30}".prop_map(|s| (s, true)),
+            "tok[A-Za-z0-9._~+/=-]{8,30}".prop_map(|s| (s, false)),
+        ]
+    }
+
+    /// A JSON object az might print, holding a secret (or something else) under `accessToken`,
+    /// other fields with any values, then possibly cut short or with a byte damaged. Also returns
+    /// the secret when it must stay hidden: always, unless a damaged byte may have broken its
+    /// field name and it is not JWT-shaped (then nothing marks it as a token).
+    fn output() -> impl Strategy<Value = (Vec<u8>, String, bool)> {
+        let field = || proptest::option::of(any_value());
+        (
+            secret(),
+            0u8..4,
+            (field(), field(), field(), field()),
+            "[a-zA-Z_]{1,12}",
+            0u8..3,
+            any::<usize>(),
+            any::<u8>(),
+        )
+            .prop_map(
+                |((secret, jwt), shape, (on, on_local, kind, extra), extra_key, damage, at, byte)| {
+                    let mut map = Map::new();
+                    if let Some(extra) = extra {
+                        map.insert(extra_key, extra);
+                    }
+                    match shape {
+                        0 => {}
+                        1 => {
+                            map.insert("accessToken".into(), json!([secret.clone()]));
+                        }
+                        _ => {
+                            map.insert("accessToken".into(), Value::from(secret.clone()));
+                        }
+                    }
+                    for (key, value) in [("expires_on", on), ("expiresOn", on_local), ("tokenType", kind)] {
+                        if let Some(v) = value {
+                            map.insert(key.into(), v);
+                        }
+                    }
+                    let pretty = shape == 3;
+                    let mut bytes = if pretty {
+                        serde_json::to_vec_pretty(&map)
+                    } else {
+                        serde_json::to_vec(&map)
+                    }
+                    .unwrap_or_default();
+                    let at = at % (bytes.len() + 1);
+                    match damage {
+                        0 => {}
+                        1 => bytes.truncate(at),
+                        _ => {
+                            if let Some(b) = bytes.get_mut(at) {
+                                *b = byte;
+                            }
+                        }
+                    }
+                    (bytes, secret, jwt || damage < 2)
+                },
+            )
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic() {
+        run(proptest::collection::vec(any::<u8>(), 0..256), |bytes| {
+            check(&bytes, None).map(drop)
+        });
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics() {
+        run(".{0,300}", |text| check(text.as_bytes(), None).map(drop));
+    }
+
+    #[test]
+    fn objects_cut_or_damaged_never_panic_or_show_the_token() {
+        run(output(), |(bytes, secret, hidden)| {
+            if let Some(token) = check(&bytes, hidden.then_some(secret.as_str()))? {
+                prop_assert!(!token.access_token.is_blank());
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn valid_outputs_parse_to_their_token_and_expiry() {
+        // Up to 9999-12-30, the last day jiff represents in every zone.
+        let expiry = 0i64..253_402_128_000;
+        let form = 0u8..3;
+        run(
+            (any::<String>(), expiry, form, "[A-Za-z]{1,8}"),
+            |(raw, seconds, form, kind)| {
+                let secret = format!("t{raw}");
+                let value = match form {
+                    0 => ("expires_on", json!(seconds)),
+                    1 => ("expires_on", json!(seconds.to_string())),
+                    _ => {
+                        let instant = jiff::Timestamp::from_second(seconds)
+                            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                        let local = TimeZone::UTC
+                            .to_datetime(instant)
+                            .strftime("%Y-%m-%d %H:%M:%S.%6f")
+                            .to_string();
+                        ("expiresOn", json!(local))
+                    }
+                };
+                let stdout = json!({"accessToken": secret, value.0: value.1, "tokenType": kind});
+                let stdout = serde_json::to_vec_pretty(&stdout).unwrap_or_default();
+                let token =
+                    check(&stdout, None)?.ok_or_else(|| TestCaseError::fail("a valid output was refused"))?;
+                prop_assert_eq!(token.access_token.expose(), secret.as_str());
+                let expected = SystemTime::UNIX_EPOCH + Duration::from_secs(seconds.unsigned_abs());
+                prop_assert_eq!(token.expires_on, expected);
+                prop_assert_eq!(token.token_type.as_deref(), Some(kind.as_str()));
+                Ok(())
+            },
+        );
+    }
+
+    #[test]
+    fn previews_are_bounded_single_line_and_printable() {
+        run(any::<String>(), |text| {
+            let p = preview(&text);
+            prop_assert!(p.chars().count() <= PREVIEW_CHARS + 1, "{}", p);
+            prop_assert!(!p.chars().any(char::is_control), "{:?}", p);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn sanitize_hides_a_named_secret_wherever_it_sits() {
+        let key = prop_oneof![
+            Just("\"accessToken\": "),
+            Just("'refresh_token':"),
+            Just("client_secret="),
+            Just("\"password\" : "),
+        ];
+        run(
+            (".{0,40}", key, "[A-Za-z0-9._~+/=-]{6,30}", "[ ,;}&\n].{0,40}"),
+            |(before, key, secret, after)| {
+                let quoted = if key.starts_with('"') || key.starts_with('\'') {
+                    let q = &key[..1];
+                    format!("{q}{secret}{q}")
+                } else {
+                    secret.clone()
+                };
+                let text = format!("{before}{key}{quoted}{after}");
+                let clean = sanitize(&text);
+                prop_assert!(!clean.contains(&secret), "{:?} -> {:?}", text, clean);
+                Ok(())
+            },
+        );
+    }
+}

@@ -258,3 +258,40 @@ mod tests {
         }
     }
 }
+
+/// Property tests: no `TZ` value (other than a file path, which reads a file) and no TZif file
+/// content panics the zone lookup. 10,000 cases each; CI fixes the seed with
+/// `PROPTEST_RNG_SEED`.
+#[cfg(test)]
+mod prop {
+    use super::*;
+    use crate::parse::prop::run;
+    use proptest::prelude::*;
+
+    #[test]
+    fn any_tz_value_never_panics() {
+        let posix = "[A-Z<>+0-9-]{0,8}[+-]?[0-9]{0,3}(:[0-9]{0,3}){0,2}([A-Z<>+0-9-]{0,6}(,[JM]?[0-9.]{0,8}(/[+-]?[0-9:]{0,9})?){0,2})?";
+        let tz = prop_oneof![posix, "[A-Za-z_]{1,10}(/[A-Za-z_+-]{1,10}){0,2}", ".{0,40}"]
+            .prop_filter("no file paths", |v| {
+                !v.trim_start_matches(':').trim().starts_with('/')
+            });
+        run(tz, |tz| {
+            let _ = from_tz(&tz);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn any_tzif_content_never_panics() {
+        let body = proptest::collection::vec(any::<u8>(), 0..512);
+        run((body, any::<bool>()), |(body, header)| {
+            let data = if header {
+                [b"TZif2".as_slice(), &[0; 15], &body].concat()
+            } else {
+                body
+            };
+            let _ = TimeZone::tzif("X/Y", &data);
+            Ok(())
+        });
+    }
+}

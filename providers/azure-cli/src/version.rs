@@ -107,3 +107,46 @@ mod tests {
         }
     }
 }
+
+/// Property tests: no output of `az version` panics the parser, and only a plausible version is
+/// ever returned, exactly as printed. 10,000 cases; CI fixes the seed with `PROPTEST_RNG_SEED`.
+#[cfg(test)]
+mod prop {
+    use super::*;
+    use crate::parse::prop::run;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_plausible_versions_are_returned_as_printed() {
+        let version = prop_oneof![
+            "[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}(-beta|\\+dev)?",
+            ".{0,50}",
+            "[A-Za-z0-9.+-]{38,42}",
+        ];
+        let stdout = prop_oneof![
+            version.prop_map(|v| (json!({"azure-cli": v, "extensions": {}}).to_string(), Some(v))),
+            proptest::collection::vec(any::<u8>(), 0..128)
+                .prop_map(|b| (String::from_utf8_lossy(&b).into_owned(), None)),
+        ];
+        run(stdout, |(stdout, printed)| {
+            let parsed = parse_az_version(stdout.as_bytes());
+            if let Some(v) = &parsed {
+                prop_assert!(!v.is_empty() && v.len() <= 40);
+                prop_assert!(
+                    v.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b".+-".contains(&b))
+                );
+            }
+            if let Some(printed) = printed {
+                let plausible = !printed.is_empty()
+                    && printed.len() <= 40
+                    && printed
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b".+-".contains(&b));
+                prop_assert_eq!(parsed, plausible.then_some(printed));
+            }
+            Ok(())
+        });
+    }
+}

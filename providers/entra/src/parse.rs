@@ -150,7 +150,11 @@ impl std::error::Error for EntraErrorResponse {}
 pub(crate) fn parse_error(status: u16, body: &[u8]) -> Option<EntraErrorResponse> {
     let value: Value = serde_json::from_slice(body).ok()?;
     let obj = value.as_object()?;
-    let error = obj.get("error")?.as_str()?.trim();
+    // Folded first: an `error` of only control characters is no error code.
+    let error: String = fold_whitespace(obj.get("error")?.as_str()?)
+        .chars()
+        .take(100)
+        .collect();
     if error.is_empty() {
         return None;
     }
@@ -172,7 +176,7 @@ pub(crate) fn parse_error(status: u16, body: &[u8]) -> Option<EntraErrorResponse
     };
     Some(EntraErrorResponse {
         status,
-        error: fold_whitespace(error).chars().take(100).collect(),
+        error,
         description,
         error_codes,
         correlation_id: text("correlation_id"),
@@ -316,5 +320,198 @@ mod tests {
         let body = format!(r#"{{"error":"e","error_description":"{long}"}}"#);
         let e = parse_error(400, body.as_bytes()).unwrap_or_else(|| panic!("not parsed"));
         assert!(e.description().map_or(0, str::len) <= MAX_DESCRIPTION + 4);
+    }
+}
+
+/// Property tests: no body panics the error parser, every field it keeps is bounded and
+/// printable, well-formed error bodies keep their values, and the claims parameter either
+/// refuses a non-object or keeps the caller's claims and adds CAE's. 10,000 cases each; CI fixes
+/// the seed with `PROPTEST_RNG_SEED`.
+#[cfg(test)]
+pub(crate) mod prop {
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    use serde_json::json;
+
+    /// Runs `test` on 10,000 inputs drawn from `strategy` (this crate's parser properties).
+    pub(crate) fn run<S: Strategy>(strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseError>) {
+        TestRunner::new(Config {
+            cases: 10_000,
+            failure_persistence: None,
+            ..Config::default()
+        })
+        .run(&strategy, test)
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// Any JSON value a server could put in a field, weighted towards text.
+    pub(crate) fn any_value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            1 => Just(Value::Null),
+            1 => any::<bool>().prop_map(Value::from),
+            1 => any::<i64>().prop_map(Value::from),
+            1 => any::<u64>().prop_map(Value::from),
+            1 => any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            1 => any::<u64>().prop_map(|n| Value::from(n.to_string())),
+            3 => ".{0,40}".prop_map(Value::from),
+            1 => "AADSTS[0-9]{0,9}[:\r\n\t ]{0,3}.{0,20}".prop_map(Value::from),
+            1 => (1usize..600).prop_map(|n| Value::from("word\r\n ".repeat(n))),
+            1 => proptest::collection::vec(prop_oneof![any::<u64>().prop_map(Value::from), Just(json!("7"))], 0..4)
+                .prop_map(Value::from),
+            1 => Just(json!({"a": [1]})),
+        ]
+    }
+
+    /// An error-shaped body: each Entra field absent or any value.
+    fn error_body() -> impl Strategy<Value = Vec<u8>> {
+        let field = || proptest::option::of(any_value());
+        (field(), field(), field(), field(), field()).prop_map(
+            |(error, description, codes, correlation, trace)| {
+                let mut map = Map::new();
+                for (key, value) in [
+                    ("error", error),
+                    ("error_description", description),
+                    ("error_codes", codes),
+                    ("correlation_id", correlation),
+                    ("trace_id", trace),
+                ] {
+                    if let Some(v) = value {
+                        map.insert(key.into(), v);
+                    }
+                }
+                serde_json::to_vec(&map).unwrap_or_default()
+            },
+        )
+    }
+
+    fn check_error(status: u16, body: &[u8]) -> Result<Option<EntraErrorResponse>, TestCaseError> {
+        let Some(e) = parse_error(status, body) else {
+            return Ok(None);
+        };
+        let printable = |s: &str| !s.chars().any(char::is_control);
+        prop_assert!(!e.error().is_empty() && e.error().chars().count() <= 100);
+        prop_assert!(printable(e.error()));
+        if let Some(d) = e.description() {
+            prop_assert!(!d.is_empty() && d.chars().count() <= MAX_DESCRIPTION + 1);
+            prop_assert!(printable(d));
+        }
+        for id in [e.correlation_id(), e.trace_id()].into_iter().flatten() {
+            prop_assert!(!id.is_empty() && id.chars().count() <= 100 && printable(id));
+        }
+        let shown = e.to_string();
+        prop_assert!(shown.chars().count() <= MAX_DESCRIPTION + 300, "{}", shown.len());
+        prop_assert!(printable(&shown));
+        if let Some(code) = e.aadsts_code() {
+            prop_assert!(code.starts_with("AADSTS") && code.len() > 6);
+        }
+        let _ = e.hint();
+        Ok(Some(e))
+    }
+
+    #[test]
+    fn arbitrary_bodies_never_panic() {
+        run(
+            (any::<u16>(), proptest::collection::vec(any::<u8>(), 0..256)),
+            |(status, body)| check_error(status, &body).map(drop),
+        );
+    }
+
+    #[test]
+    fn error_shaped_bodies_keep_every_field_bounded_and_printable() {
+        run((any::<u16>(), error_body()), |(status, body)| {
+            check_error(status, &body).map(drop)
+        });
+    }
+
+    /// Found by `error_shaped_bodies_keep_every_field_bounded_and_printable`: an `error` of only
+    /// control characters was kept as an empty error code (shown as ``` `` ```).
+    #[test]
+    fn an_error_code_of_control_characters_is_no_error() {
+        for body in [
+            r#"{"error":"\u0000"}"#,
+            r#"{"error":" \u0007\u001b ","error_description":"d"}"#,
+        ] {
+            assert_eq!(parse_error(400, body.as_bytes()), None, "{body}");
+        }
+        let kept = parse_error(400, br#"{"error":"invalid\u0000_grant"}"#).map(|e| e.error().to_owned());
+        assert_eq!(kept.as_deref(), Some("invalid_grant"));
+    }
+
+    #[test]
+    fn well_formed_errors_keep_their_values() {
+        run(
+            (
+                "[a-z_]{1,40}",
+                proptest::collection::vec("[A-Za-z0-9.:'()-]{1,12}", 1..8),
+                proptest::collection::vec(any::<u64>(), 0..4),
+                "[0-9a-f-]{1,36}",
+            ),
+            |(error, words, codes, correlation)| {
+                let body = json!({
+                    "error": error,
+                    "error_description": words.join("\r\n "),
+                    "error_codes": codes,
+                    "correlation_id": correlation,
+                });
+                let e = check_error(400, &serde_json::to_vec(&body).unwrap_or_default())?
+                    .ok_or_else(|| TestCaseError::fail("a well-formed error was not parsed"))?;
+                prop_assert_eq!(e.status(), 400);
+                prop_assert_eq!(e.error(), error.as_str());
+                let description = words.join(" ");
+                prop_assert_eq!(e.description(), Some(description.as_str()));
+                prop_assert_eq!(e.error_codes(), codes.as_slice());
+                prop_assert_eq!(e.correlation_id(), Some(correlation.as_str()));
+                prop_assert!(e.summary().contains(correlation.as_str()));
+                Ok(())
+            },
+        );
+    }
+
+    #[test]
+    fn claims_are_refused_or_kept_with_cae_added() {
+        // No floats: serde_json may change a float's last digit when it writes the claims back,
+        // which is harmless (claims challenges hold strings and objects) but not equality.
+        let member = || any_value().prop_filter("not a float", |v| !v.is_f64());
+        let claims = prop_oneof![
+            ".{0,60}",
+            proptest::collection::btree_map("[a-z_]{1,12}", member(), 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect()).to_string()),
+            member().prop_map(|v| json!({"access_token": v, "id_token": {"x": 1}}).to_string()),
+        ];
+        run((proptest::option::of(claims), any::<bool>()), |(claims, cae)| {
+            let given = claims
+                .as_deref()
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(serde_json::from_str::<Value>);
+            let result = claims_parameter(claims.as_deref(), cae);
+            match (given, result) {
+                (Some(Ok(Value::Object(mut given))), Ok(Some(sent))) => {
+                    let sent: Value =
+                        serde_json::from_str(&sent).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    if cae {
+                        let access = given.entry("access_token").or_insert_with(|| json!({}));
+                        if !access.is_object() {
+                            *access = json!({});
+                        }
+                        access["xms_cc"] = json!({"values": ["CP1"]});
+                    }
+                    prop_assert_eq!(sent, Value::Object(given));
+                }
+                (None, Ok(sent)) if cae => {
+                    prop_assert_eq!(
+                        sent,
+                        Some(json!({"access_token": {"xms_cc": {"values": ["CP1"]}}}).to_string())
+                    );
+                }
+                (None, Ok(None)) => {}
+                (Some(_), Err(message)) => prop_assert!(message.len() < 200),
+                (given, result) => {
+                    return Err(TestCaseError::fail(format!("{given:?} -> {result:?}")));
+                }
+            }
+            Ok(())
+        });
     }
 }

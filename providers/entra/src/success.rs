@@ -425,3 +425,171 @@ mod tests {
         );
     }
 }
+
+/// Property tests: no body panics the success parser, errors stay short and never hold a token,
+/// and well-formed responses give the token, expiry and refresh time azure-identity would.
+/// 10,000 cases each; CI fixes the seed with `PROPTEST_RNG_SEED`.
+#[cfg(test)]
+mod prop {
+    use super::*;
+    use crate::parse::prop::{any_value, run};
+    use proptest::prelude::*;
+    use serde_json::{Map, Value, json};
+
+    const T0: u64 = 1_767_225_600;
+
+    fn request_time() -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(T0)
+    }
+
+    /// Parses `body`; an error must be short and hold none of `secrets`.
+    fn check(body: &[u8], secrets: &[&str]) -> Result<Option<TokenResponse>, TestCaseError> {
+        match parse_success(body, request_time()) {
+            Ok(response) => {
+                let token = &response.token;
+                prop_assert!(!token.secret().trim().is_empty());
+                if let Some(refresh) = token.refresh_on() {
+                    prop_assert!(refresh < token.expires_on());
+                }
+                let debug = format!("{response:?}");
+                for secret in secrets {
+                    prop_assert!(!debug.contains(secret), "{}", debug);
+                }
+                Ok(Some(response))
+            }
+            Err(UnexpectedResponse(message)) => {
+                // 20 field names of at most 40 characters, and the sentence around them.
+                prop_assert!(message.chars().count() <= 20 * 42 + 100, "{}", message.len());
+                prop_assert!(!message.chars().any(char::is_control), "{:?}", message);
+                for secret in secrets {
+                    prop_assert!(!message.contains(secret), "{}", message);
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// An unknown field, its name sometimes long or odd.
+    fn extra() -> impl Strategy<Value = (String, Value)> {
+        let name = prop_oneof![4 => "[a-z_]{1,6}", 1 => ".{0,50}"];
+        (name, prop_oneof![3 => Just(Value::from(1)), 1 => any_value()])
+    }
+
+    /// A response body: the token fields absent or any value, plus unknown fields.
+    fn body() -> impl Strategy<Value = (Vec<u8>, String, String)> {
+        let field = || proptest::option::of(any_value());
+        (
+            "eyJ[A-Za-z0-9_-]{8,30}\\.[A-Za-z0-9_-]{8,30}",
+            "rt[A-Za-z0-9._-]{8,30}",
+            (any::<bool>(), any::<bool>()),
+            (field(), field(), field(), field()),
+            prop_oneof![
+                9 => proptest::collection::vec(extra(), 0..3),
+                1 => proptest::collection::vec(extra(), 19..23),
+            ],
+        )
+            .prop_map(
+                |(access, refresh, (with_access, with_refresh), (inn, on, refresh_in, kind), extra)| {
+                    let mut map = Map::new();
+                    for (key, value) in extra {
+                        map.insert(key, value);
+                    }
+                    if with_access {
+                        map.insert("access_token".into(), json!(access));
+                    }
+                    if with_refresh {
+                        map.insert("refresh_token".into(), json!(refresh));
+                    }
+                    for (key, value) in [
+                        ("expires_in", inn),
+                        ("expires_on", on),
+                        ("refresh_in", refresh_in),
+                        ("token_type", kind),
+                    ] {
+                        if let Some(v) = value {
+                            map.insert(key.into(), v);
+                        }
+                    }
+                    (serde_json::to_vec(&map).unwrap_or_default(), access, refresh)
+                },
+            )
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic() {
+        run(proptest::collection::vec(any::<u8>(), 0..256), |bytes| {
+            check(&bytes, &[]).map(drop)
+        });
+    }
+
+    #[test]
+    fn token_bodies_never_panic_or_show_a_token() {
+        run(body(), |(bytes, access, refresh)| {
+            check(&bytes, &[&access, &refresh]).map(drop)
+        });
+    }
+
+    #[test]
+    fn well_formed_responses_give_azure_identitys_times() {
+        let seconds = prop_oneof![0u64..100_000, 0u64..10_000_000_000];
+        run(
+            (
+                "[A-Za-z0-9._-]{1,40}",
+                proptest::option::of(seconds.clone()),
+                proptest::option::of(seconds.clone()),
+                proptest::option::of(seconds),
+                any::<bool>(),
+            ),
+            |(access, expires_in, expires_on, refresh_in, as_strings)| {
+                let number = |n: u64| {
+                    if as_strings {
+                        json!(n.to_string())
+                    } else {
+                        json!(n)
+                    }
+                };
+                let mut map = Map::new();
+                map.insert("access_token".into(), json!(access));
+                for (key, value) in [
+                    ("expires_in", expires_in),
+                    ("expires_on", expires_on),
+                    ("refresh_in", refresh_in),
+                ] {
+                    if let Some(n) = value {
+                        map.insert(key.into(), number(n));
+                    }
+                }
+                let body = serde_json::to_vec(&Value::Object(map)).unwrap_or_default();
+                let response = check(&body, &[])?;
+                let (expires, lifetime) = match (expires_on, expires_in) {
+                    (Some(on), inn) => {
+                        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(on);
+                        let lifetime = inn.map_or_else(
+                            || at.duration_since(request_time()).unwrap_or_default(),
+                            Duration::from_secs,
+                        );
+                        (at, lifetime)
+                    }
+                    (None, Some(inn)) => (
+                        request_time() + Duration::from_secs(inn),
+                        Duration::from_secs(inn),
+                    ),
+                    (None, None) => {
+                        prop_assert!(response.is_none());
+                        return Ok(());
+                    }
+                };
+                let response = response.ok_or_else(|| TestCaseError::fail("a valid response was refused"))?;
+                prop_assert_eq!(response.token.secret(), access.as_str());
+                prop_assert_eq!(response.token.expires_on(), expires);
+                let refresh_after = refresh_in
+                    .map(Duration::from_secs)
+                    .or_else(|| (lifetime >= HALF_LIFE_REFRESH_THRESHOLD).then(|| lifetime / 2));
+                let expected = refresh_after.map(|r| request_time() + r).filter(|r| *r < expires);
+                prop_assert_eq!(response.token.refresh_on(), expected);
+                prop_assert!(response.refresh_token.is_none());
+                Ok(())
+            },
+        );
+    }
+}

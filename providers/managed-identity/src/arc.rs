@@ -158,3 +158,97 @@ mod tests {
         assert!(read_key(&fs, path).is_err());
     }
 }
+
+/// Property tests: whatever `WWW-Authenticate` challenge the network sends, the only paths
+/// accepted are plain `*.key` files directly in the agent's token directory, and a challenge
+/// naming such a file gives exactly that path. 10,000 cases each; CI fixes the seed with
+/// `PROPTEST_RNG_SEED`.
+#[cfg(all(test, unix))]
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    fn run<S: Strategy>(strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseError>) {
+        TestRunner::new(Config {
+            cases: 10_000,
+            failure_persistence: None,
+            ..Config::default()
+        })
+        .run(&strategy, test)
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// Challenges around the token directory: `.`/`..`/empty segments, other directories,
+    /// odd names and quoting.
+    fn challenge() -> impl Strategy<Value = String> {
+        let segment = prop_oneof![
+            Just(LINUX_TOKEN_DIR.to_owned()),
+            Just("/var/opt/azcmagent".to_owned()),
+            Just("..".to_owned()),
+            Just(".".to_owned()),
+            Just(String::new()),
+            Just("tokens".to_owned()),
+            "[a-zA-Z0-9._-]{1,10}",
+            "[a-z]{1,6}\\.key",
+            ".{1,6}",
+        ];
+        let scheme = prop_oneof![Just("Basic"), Just("basic"), Just("Bearer"), Just("")];
+        (
+            scheme,
+            proptest::collection::vec(segment, 1..5),
+            any::<bool>(),
+            " ?",
+        )
+            .prop_map(|(scheme, segments, quoted, space)| {
+                let path = segments.join("/");
+                let q = if quoted { "\"" } else { "" };
+                format!("{scheme} realm={q}{path}{q}{space}")
+            })
+    }
+
+    #[test]
+    fn only_plain_key_files_in_the_token_directory_are_accepted() {
+        run(prop_oneof![challenge(), ".{0,80}"], |header| {
+            match key_file(Some(&header), &Env::empty()) {
+                Ok(path) => {
+                    let text = path.to_str().unwrap_or_default();
+                    let name = text
+                        .strip_prefix(LINUX_TOKEN_DIR)
+                        .and_then(|n| n.strip_prefix('/'));
+                    let name = name.ok_or_else(|| TestCaseError::fail(format!("{header:?} -> {text}")))?;
+                    prop_assert!(
+                        name.len() > 4 && name.ends_with(".key"),
+                        "{:?} -> {}",
+                        header,
+                        text
+                    );
+                    prop_assert!(
+                        name.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)),
+                        "{:?} -> {}",
+                        header,
+                        text
+                    );
+                }
+                Err(message) => prop_assert!(message.len() < 300, "{}", message),
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_plain_key_file_in_the_token_directory_is_accepted_as_named() {
+        let scheme = prop_oneof![Just("Basic"), Just("basic"), Just("BASIC")];
+        run(
+            (scheme, "[A-Za-z0-9_-][A-Za-z0-9._-]{0,20}", any::<bool>()),
+            |(scheme, stem, quoted)| {
+                let path = format!("{LINUX_TOKEN_DIR}/{stem}.key");
+                let q = if quoted { "\"" } else { "" };
+                let accepted = key_file(Some(&format!("{scheme} realm={q}{path}{q}")), &Env::empty());
+                prop_assert_eq!(accepted, Ok(PathBuf::from(path)));
+                Ok(())
+            },
+        );
+    }
+}

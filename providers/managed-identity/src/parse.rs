@@ -148,7 +148,7 @@ fn app_service_date(text: &str) -> Option<i64> {
         && (0..24).contains(&hour)
         && (0..60).contains(&minute)
         && (0..=60).contains(&second)
-        && offset_seconds.abs() < 24 * 3600;
+        && offset_seconds.unsigned_abs() < 24 * 3600;
     if !valid {
         return None;
     }
@@ -282,5 +282,238 @@ mod tests {
     fn civil_days() {
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+    }
+}
+
+/// Property tests: no body panics the parser, errors stay short and never hold the token, and
+/// well-formed responses (epoch seconds, `expires_in`, App Service dates) parse to the right
+/// instant. 10,000 cases each; CI fixes the seed with `PROPTEST_RNG_SEED`.
+#[cfg(test)]
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    use serde_json::{Map, json};
+
+    const NOW: u64 = 1_700_000_000;
+    /// 9999-12-31 23:59:59 UTC, the last instant an App Service date can name.
+    const MAX_DATE: u64 = 253_402_300_799;
+
+    fn run<S: Strategy>(strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseError>) {
+        TestRunner::new(Config {
+            cases: 10_000,
+            failure_persistence: None,
+            ..Config::default()
+        })
+        .run(&strategy, test)
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    fn now() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(NOW)
+    }
+
+    /// `MM/DD/YYYY HH:MM:SS ±HH:MM` for `epoch` shown at `offset_minutes` east of UTC, computed
+    /// with Howard Hinnant's `civil_from_days` (the inverse of what the parser uses).
+    fn app_service(epoch: i64, offset_minutes: i64) -> String {
+        let local = epoch + offset_minutes * 60;
+        let (days, secs) = (local.div_euclid(86_400), local.rem_euclid(86_400));
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        let sign = if offset_minutes < 0 { '-' } else { '+' };
+        let off = offset_minutes.abs();
+        format!(
+            "{month:02}/{day:02}/{year:04} {:02}:{:02}:{:02} {sign}{:02}:{:02}",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60,
+            off / 60,
+            off % 60
+        )
+    }
+
+    /// Date-like strings with any numbers in every slot, including ones that overflow.
+    fn date_like() -> impl Strategy<Value = String> {
+        let num = prop_oneof![
+            0i64..100,
+            any::<i64>(),
+            Just(i64::MAX),
+            Just(i64::MIN),
+            Just(3_000_000_000_000_000),
+        ];
+        (
+            proptest::collection::vec(num, 8),
+            prop_oneof![Just("+"), Just("-"), Just("")],
+            "[ /:0-9+-]{0,4}",
+        )
+            .prop_map(|(n, sign, tail)| {
+                format!(
+                    "{}/{}/{} {}:{}:{} {sign}{}:{}{tail}",
+                    n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7]
+                )
+            })
+    }
+
+    fn any_value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            any::<u64>().prop_map(|n| Value::from(n.to_string())),
+            ".{0,40}".prop_map(Value::from),
+            date_like().prop_map(Value::from),
+            Just(json!(["1", 2])),
+            Just(json!({"a": 1})),
+        ]
+    }
+
+    /// A token body: each field absent or any value; the token a marked string.
+    fn body() -> impl Strategy<Value = (Vec<u8>, String)> {
+        let field = || proptest::option::of(any_value());
+        (
+            "tok[A-Za-z0-9._-]{4,30}",
+            proptest::option::of(prop_oneof![Just(true), Just(false)]),
+            field(),
+            field(),
+            field(),
+            field(),
+        )
+            .prop_map(|(secret, token, expires_in, expires_on, token_type, client_id)| {
+                let mut map = Map::new();
+                match token {
+                    Some(true) => {
+                        map.insert("access_token".into(), Value::from(secret.clone()));
+                    }
+                    Some(false) => {
+                        map.insert("access_token".into(), json!([secret.clone()]));
+                    }
+                    None => {}
+                }
+                for (key, value) in [
+                    ("expires_in", expires_in),
+                    ("expires_on", expires_on),
+                    ("token_type", token_type),
+                    ("client_id", client_id),
+                ] {
+                    if let Some(v) = value {
+                        map.insert(key.into(), v);
+                    }
+                }
+                (serde_json::to_vec(&map).unwrap_or_default(), secret)
+            })
+    }
+
+    fn check(body: &[u8], secret: Option<&str>) -> Result<(), TestCaseError> {
+        match token(body, now()) {
+            Ok(parsed) => {
+                prop_assert!(!parsed.token.secret().trim().is_empty());
+                if let Some(secret) = secret {
+                    prop_assert_eq!(parsed.token.secret(), secret);
+                }
+                if let Some(refresh) = parsed.token.refresh_on() {
+                    prop_assert!(refresh <= parsed.token.expires_on());
+                }
+            }
+            Err(e) => {
+                let shown = format!("{} {e:?}", e.describe());
+                prop_assert!(shown.len() <= 120, "{}", shown);
+                if let Some(secret) = secret {
+                    prop_assert!(!shown.contains(secret), "{}", shown);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic() {
+        run(proptest::collection::vec(any::<u8>(), 0..512), |bytes| {
+            check(&bytes, None)
+        });
+    }
+
+    #[test]
+    fn arbitrary_token_bodies_never_panic_or_leak() {
+        run(body(), |(bytes, secret)| check(&bytes, Some(&secret)));
+    }
+
+    #[test]
+    fn arbitrary_app_service_dates_never_panic() {
+        run(date_like(), |date| {
+            let body = json!({"access_token": "t", "expires_on": date});
+            check(&serde_json::to_vec(&body).unwrap_or_default(), None)
+        });
+    }
+
+    /// Found by `arbitrary_app_service_dates_never_panic`: an offset whose seconds overflow `i64`
+    /// panicked (debug) or wrapped (release).
+    #[test]
+    fn offsets_that_overflow_are_refused() {
+        for date in [
+            "0/0/0 0:0:0 +2562047788015216:0",
+            "06/20/2019 02:57:58 +00:153722867280912931",
+            "06/20/2019 02:57:58 --2562047788015215:-8",
+            "06/20/2019 02:57:58 +-9223372036854775808:00",
+        ] {
+            let body = json!({"access_token": "t", "expires_on": date});
+            let result = token(&serde_json::to_vec(&body).unwrap_or_default(), now());
+            assert_eq!(result.unwrap_err(), ParseError::Field("expires_on"), "{date}");
+        }
+    }
+
+    #[test]
+    fn bodies_over_the_cap_are_refused_whatever_they_hold() {
+        // One buffer, cut at each drawn length: a valid body padded with spaces.
+        let mut padded = br#"{"access_token":"t","expires_in":60}"#.to_vec();
+        padded.resize(MAX_RESPONSE + 4096, b' ');
+        assert!(
+            token(&padded[..MAX_RESPONSE], now()).is_ok(),
+            "at the cap it parses"
+        );
+        run(MAX_RESPONSE + 1..padded.len(), |len| {
+            prop_assert_eq!(token(&padded[..len], now()).unwrap_err(), ParseError::TooLarge);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn valid_expiries_parse_to_the_instant_they_name() {
+        let form = prop_oneof![Just(0u8), Just(1), Just(2), Just(3)];
+        run(
+            (
+                86_400..=MAX_DATE - 86_400,
+                -(23 * 60 + 59)..=(23 * 60 + 59i64),
+                form,
+                "[A-Za-z0-9._-]{1,40}",
+            ),
+            |(epoch, offset, form, secret)| {
+                let (key, value) = match form {
+                    0 => ("expires_on", json!(epoch)),
+                    1 => ("expires_on", json!(epoch.to_string())),
+                    2 => ("expires_on", json!(app_service(epoch as i64, offset))),
+                    _ => ("expires_in", json!(epoch)),
+                };
+                let body = json!({"access_token": secret, key: value, "token_type": "PoP"});
+                let parsed = token(&serde_json::to_vec(&body).unwrap_or_default(), now())
+                    .map_err(|e| TestCaseError::fail(format!("{body}: {e:?}")))?;
+                let expected = if key == "expires_in" { NOW + epoch } else { epoch };
+                prop_assert_eq!(
+                    parsed.token.expires_on(),
+                    UNIX_EPOCH + Duration::from_secs(expected)
+                );
+                prop_assert_eq!(parsed.token.secret(), secret.as_str());
+                prop_assert_eq!(parsed.token.token_type(), "PoP");
+                Ok(())
+            },
+        );
     }
 }

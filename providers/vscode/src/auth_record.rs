@@ -325,3 +325,129 @@ mod tests {
         }
     }
 }
+
+/// Property tests: no bytes panic the sign-in record parser, its messages stay short, and a
+/// record as the extension writes it is read back exactly, or refused naming each bad key.
+/// 10,000 cases each; CI fixes the seed with `PROPTEST_RNG_SEED`.
+#[cfg(test)]
+mod prop {
+    use super::*;
+    use crate::settings::prop::run;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    const KEYS: [&str; 5] = ["tenantId", "clientId", "username", "homeAccountId", "authority"];
+
+    fn check(bytes: &[u8]) -> Result<Option<AuthRecord>, TestCaseError> {
+        match parse_auth_record(bytes) {
+            Ok(record) => {
+                prop_assert!(validate::tenant_id(&record.tenant_id).is_ok());
+                prop_assert_eq!(record.client_id.as_str(), VSCODE_CLIENT_ID);
+                Ok(Some(record))
+            }
+            Err(message) => {
+                prop_assert!(!message.is_empty());
+                // Five problems; a bad tenant is quoted, but the record is at most 10 KiB.
+                prop_assert!(message.chars().count() <= 1200, "{}", message.chars().count());
+                Ok(None)
+            }
+        }
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic() {
+        let bytes = prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..256),
+            ".{0,200}".prop_map(String::into_bytes),
+        ];
+        run(bytes, |bytes| check(&bytes).map(drop));
+    }
+
+    /// A field's value: usually a good one, sometimes blank, missing or of another type.
+    fn field(good: BoxedStrategy<String>) -> impl Strategy<Value = Option<Value>> {
+        prop_oneof![
+            6 => good.prop_map(|s| Some(Value::from(s))),
+            1 => Just(None),
+            1 => "[ \t]{0,2}".prop_map(|s| Some(Value::from(s))),
+            1 => Just(Some(Value::Null)),
+            1 => any::<i64>().prop_map(|n| Some(Value::from(n))),
+        ]
+    }
+
+    #[test]
+    fn records_are_read_back_or_refused_naming_each_bad_key() {
+        let tenant = prop_oneof![
+            4 => "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+            1 => "[a-z0-9.-]{1,30}",
+            1 => ".{1,20}",
+        ]
+        .boxed();
+        let client = prop_oneof![4 => Just(VSCODE_CLIENT_ID.to_owned()), 1 => "[0-9a-f-]{1,36}"].boxed();
+        let text = || ".{1,40}".boxed();
+        run(
+            (
+                field(tenant),
+                field(client),
+                field(text()),
+                field(text()),
+                field(text()),
+                any::<bool>(),
+            ),
+            |(tenant, client, username, home, authority, bom)| {
+                let values = [tenant, client, username, home, authority];
+                let mut map = Map::new();
+                map.insert("version".into(), json!("1.0"));
+                for (key, value) in KEYS.iter().zip(&values) {
+                    if let Some(v) = value {
+                        map.insert((*key).into(), v.clone());
+                    }
+                }
+                let mut bytes = if bom { b"\xef\xbb\xbf".to_vec() } else { Vec::new() };
+                bytes.extend(serde_json::to_vec_pretty(&map).unwrap_or_default());
+                let good = |i: usize| match &values[i] {
+                    Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
+                    _ => None,
+                };
+                let tenant_ok = good(0).is_some_and(|t| validate::tenant_id(&t).is_ok());
+                let client_ok = good(1).is_some_and(|c| c == VSCODE_CLIENT_ID);
+                let all_ok = tenant_ok && client_ok && (2..5).all(|i| good(i).is_some());
+                match check(&bytes)? {
+                    Some(record) => {
+                        prop_assert!(all_ok);
+                        let read = [
+                            &record.tenant_id,
+                            &record.client_id,
+                            &record.username,
+                            &record.home_account_id,
+                            &record.authority,
+                        ];
+                        for (i, value) in read.into_iter().enumerate() {
+                            prop_assert_eq!(Some(value.clone()), good(i));
+                        }
+                    }
+                    None => {
+                        prop_assert!(!all_ok);
+                        let message = parse_auth_record(&bytes).unwrap_err();
+                        let oks = [
+                            tenant_ok,
+                            client_ok,
+                            good(2).is_some(),
+                            good(3).is_some(),
+                            good(4).is_some(),
+                        ];
+                        for (key, ok) in KEYS.iter().zip(oks) {
+                            prop_assert_eq!(
+                                message.contains(&format!("`{key}`")),
+                                !ok,
+                                "{}: {}",
+                                key,
+                                message
+                            );
+                        }
+                    }
+                }
+                Ok(())
+            },
+        );
+    }
+}

@@ -462,3 +462,153 @@ mod tests {
         }
     }
 }
+
+/// Property tests: no text panics the settings parser, its messages stay short, and settings
+/// written the way VS Code writes them (comments, trailing commas, a BOM, other keys) give back
+/// the two values. 10,000 cases each; CI fixes the seed with `PROPTEST_RNG_SEED`.
+#[cfg(test)]
+pub(crate) mod prop {
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    use serde_json::json;
+
+    /// Runs `test` on 10,000 inputs drawn from `strategy` (this crate's parser properties).
+    pub(crate) fn run<S: Strategy>(strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseError>) {
+        TestRunner::new(Config {
+            cases: 10_000,
+            failure_persistence: None,
+            ..Config::default()
+        })
+        .run(&strategy, test)
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    fn check(text: &str) -> Result<Option<VsCodeSettings>, TestCaseError> {
+        match parse_settings(text) {
+            Ok(settings) => {
+                for value in [&settings.cloud, &settings.tenant].into_iter().flatten() {
+                    prop_assert!(!value.is_empty() && value.trim() == value);
+                }
+                Ok(Some(settings))
+            }
+            Err(message) => {
+                prop_assert!(!message.is_empty());
+                prop_assert!(message.chars().count() <= 400, "{}", message);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Text that is JSON-like: braces, strings, comments, commas and the two keys.
+    fn jsonc_like() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just("{".to_owned()),
+            Just("}".to_owned()),
+            Just("[".to_owned()),
+            Just("]".to_owned()),
+            Just(",".to_owned()),
+            Just(":".to_owned()),
+            Just("\"azure.cloud\"".to_owned()),
+            Just("\"azure.tenant\"".to_owned()),
+            Just("// c\n".to_owned()),
+            Just("/* c */".to_owned()),
+            Just("/*".to_owned()),
+            Just("null".to_owned()),
+            Just("\u{feff}".to_owned()),
+            "\"[^\"\\\\]{0,8}\"",
+            "-?[0-9]{1,25}(\\.[0-9]{0,5})?(e[+-]?[0-9]{1,4})?",
+            "[ \t\r\n]{1,3}",
+            ".{1,3}",
+        ];
+        proptest::collection::vec(piece, 0..24).prop_map(|pieces| pieces.concat())
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_without_overflowing_the_stack() {
+        for depth in [1_000, 100_000] {
+            for (open, close) in [("[", "]"), ("{\"a\":", "}")] {
+                let text = format!("{{\"x\": {}1{}}}", open.repeat(depth), close.repeat(depth));
+                for text in [text, open.repeat(depth)] {
+                    let message = parse_settings(&text).unwrap_err();
+                    assert!(message.contains("nesting") && message.len() < 200, "{message}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics() {
+        run(prop_oneof![".{0,200}", jsonc_like()], |text| {
+            check(&text).map(drop)
+        });
+    }
+
+    /// A value for one of the two keys: a string (maybe blank or padded), null, or a wrong type.
+    fn setting() -> impl Strategy<Value = Option<Value>> {
+        proptest::option::of(prop_oneof![
+            4 => ".{0,30}".prop_map(Value::from),
+            1 => "[ \t]{0,3}[A-Za-z0-9.-]{1,20}[ \t]{0,3}".prop_map(Value::from),
+            1 => Just(Value::Null),
+            1 => any::<i64>().prop_map(Value::from),
+            1 => Just(json!(["AzureCloud"])),
+            1 => Just(json!({"name": "AzureCloud"})),
+        ])
+    }
+
+    #[test]
+    fn settings_as_vs_code_writes_them_give_back_the_values() {
+        let other = proptest::collection::vec(("[a-z]{1,8}\\.[a-zA-Z]{1,8}", any::<i32>()), 0..4);
+        let comment = prop_oneof![Just(""), Just("// note\n"), Just("/* x */ "), Just("\n\t")];
+        run(
+            (setting(), setting(), other, comment, any::<bool>(), any::<bool>()),
+            |(cloud, tenant, other, comment, trailing_comma, bom)| {
+                let mut members = Vec::new();
+                for (key, value) in [(CLOUD_KEY, &cloud), (TENANT_KEY, &tenant)] {
+                    if let Some(v) = value {
+                        members.push(format!("{comment}{}: {v}", json!(key)));
+                    }
+                }
+                for (key, n) in &other {
+                    members.push(format!("{}: {n}", json!(key)));
+                }
+                let mut text = format!(
+                    "{}{{\n  {}",
+                    if bom { "\u{feff}" } else { "" },
+                    members.join(",\n  ")
+                );
+                if trailing_comma && !members.is_empty() {
+                    text.push(',');
+                }
+                text.push_str(&format!("\n{comment}}}\n"));
+                let expect = |value: &Option<Value>| match value {
+                    None | Some(Value::Null) => Ok(None),
+                    Some(Value::String(s)) => Ok(Some(s.trim().to_owned()).filter(|s| !s.is_empty())),
+                    Some(_) => Err(()),
+                };
+                match (expect(&cloud), expect(&tenant), check(&text)?) {
+                    (Ok(cloud), Ok(tenant), Some(parsed)) => {
+                        prop_assert_eq!(parsed, VsCodeSettings { cloud, tenant }, "{}", text);
+                    }
+                    (Err(()), _, None) | (_, Err(()), None) => {
+                        let message = parse_settings(&text).unwrap_err();
+                        let bad_cloud = expect(&cloud).is_err();
+                        prop_assert_eq!(message.contains(CLOUD_KEY), bad_cloud, "{}", message);
+                        prop_assert_eq!(
+                            message.contains(TENANT_KEY),
+                            expect(&tenant).is_err(),
+                            "{}",
+                            message
+                        );
+                    }
+                    (cloud, tenant, parsed) => {
+                        return Err(TestCaseError::fail(format!(
+                            "{text:?}: {cloud:?} {tenant:?} -> {parsed:?}"
+                        )));
+                    }
+                }
+                Ok(())
+            },
+        );
+    }
+}

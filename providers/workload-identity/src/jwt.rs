@@ -71,3 +71,84 @@ mod tests {
         assert!(far.is_none_or(|t| t > SystemTime::now()), "{far:?}");
     }
 }
+
+/// Property tests: no token text panics `expiry`, and a JWT's `exp` (integer or float, padded or
+/// not, among other claims) is read back exactly. 10,000 cases each; CI fixes the seed with
+/// `PROPTEST_RNG_SEED`.
+#[cfg(test)]
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    use serde_json::{Value, json};
+
+    fn run<S: Strategy>(strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseError>) {
+        TestRunner::new(Config {
+            cases: 10_000,
+            failure_persistence: None,
+            ..Config::default()
+        })
+        .run(&strategy, test)
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    fn compact(payload: &[u8], pad: usize) -> String {
+        format!(
+            "eyJhbGciOiJSUzI1NiJ9.{}{}.c2ln",
+            URL_SAFE_NO_PAD.encode(payload),
+            "=".repeat(pad)
+        )
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics() {
+        let text = prop_oneof![".{0,200}", "[A-Za-z0-9_=-]{0,40}(\\.[A-Za-z0-9_=-]{0,80}){0,4}",];
+        run(text, |text| {
+            let _ = expiry(&text);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn arbitrary_payloads_never_panic() {
+        let exp = prop_oneof![
+            Just(Value::Null),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            ".{0,12}".prop_map(Value::from),
+        ];
+        let payload = prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..200),
+            exp.prop_map(|exp| json!({"exp": exp}).to_string().into_bytes()),
+        ];
+        run((payload, 0usize..3), |(payload, pad)| {
+            if let Some(at) = expiry(&compact(&payload, pad)) {
+                prop_assert!(at >= UNIX_EPOCH);
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn exp_is_read_back_exactly() {
+        let claims = proptest::collection::btree_map("[a-z]{1,6}", ".{0,20}", 0..4);
+        run(
+            (0u64..1_000_000_000_000, any::<bool>(), claims, 0usize..3),
+            |(exp, as_float, claims, pad)| {
+                let mut map: serde_json::Map<String, Value> =
+                    claims.into_iter().map(|(k, v)| (k, Value::from(v))).collect();
+                // Whole seconds as a float are exact below 2^53.
+                let value = if as_float {
+                    json!(exp as f64 + 0.25)
+                } else {
+                    json!(exp)
+                };
+                map.insert("exp".into(), value);
+                let token = compact(Value::Object(map).to_string().as_bytes(), pad);
+                prop_assert_eq!(expiry(&token), Some(UNIX_EPOCH + Duration::from_secs(exp)));
+                Ok(())
+            },
+        );
+    }
+}
