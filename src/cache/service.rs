@@ -207,7 +207,8 @@ impl<C: TokenCredential + 'static> TokenCache<C> {
         single_flight::wait(load, deadline, || {
             Error::timeout(
                 self.inner.name(),
-                "the caller's deadline passed while waiting for a token (the request goes on for other callers)",
+                "the caller's deadline passed while waiting for a token (the request goes on only while other \
+                 callers still wait for it)",
             )
         })
         .await
