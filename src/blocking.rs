@@ -184,9 +184,11 @@ impl RuntimeThread {
         let thread = thread::Builder::new()
             .name("credchain-blocking".to_owned())
             .spawn(move || {
-                // Runs every spawned request until told to stop (or every sender is gone);
-                // dropping the runtime then drops whatever is still running.
+                // Runs every spawned request until told to stop (or every sender is gone), then
+                // drops whatever is still running without waiting for its blocking-pool work
+                // (a DNS lookup, say), so dropping the last clone never blocks on it.
                 let _ = runtime.block_on(stopped);
+                runtime.shutdown_background();
             })
             .map_err(|error| cannot_start(&error))?;
         Ok(RuntimeThread {

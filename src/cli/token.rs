@@ -8,7 +8,7 @@ use super::json::{TokenJson, token_json};
 use super::progress::with_progress;
 use super::timefmt::{az_local_time, unix_seconds};
 #[cfg(unix)]
-use super::token_cache::{Entry, Inputs, TokenCacheDir};
+use super::token_cache::{self, Entry, Inputs, TokenCacheDir};
 use super::{ExitStatus, claims, exec_credential, terminal};
 
 /// A token to print, fresh from the chain or from the cross-process cache.
@@ -84,13 +84,20 @@ async fn run_cached(
         tracing::debug!("token cache hit");
         return print_entry(&entry);
     }
-    let _lock = match cache.lock().await {
+    let lock = match cache.lock(token_cache::LOCK_WAIT).await {
         Ok(lock) => lock,
         Err(reason) => {
             terminal::error(reason);
             return ExitStatus::Failed;
         }
     };
+    if lock.is_none() {
+        terminal::note(format_args!(
+            "warning: another `credchain token --cache` has held the token cache for {} s; getting a \
+             token without the cache",
+            token_cache::LOCK_WAIT.as_secs()
+        ));
+    }
     if let Some(entry) = cache.get(&fingerprint, now()) {
         tracing::debug!("token cache hit after waiting for another process");
         return print_entry(&entry);
@@ -105,7 +112,11 @@ async fn run_cached(
         token_type: token.token_type(),
         credential: &credential,
     };
-    // The token is good even if it cannot be stored; say why and go on.
+    // Stored only with the lock held. The token is good even if it cannot be stored; say why
+    // and go on.
+    if lock.is_none() {
+        return print(&issued);
+    }
     if let Err(reason) = cache.put(
         &fingerprint,
         issued.secret,

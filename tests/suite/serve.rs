@@ -307,6 +307,23 @@ fn serves_a_token_in_the_app_service_shape() {
     assert_eq!(rest, "");
 }
 
+/// A shell that sourced an earlier serve's output has `IDENTITY_ENDPOINT`/`IDENTITY_HEADER` set.
+/// Serve's own chain ignores them (they are what serve hands out): it neither asks the stale
+/// endpoint nor a live serve (itself), and shares the `az` sign-in as usual.
+#[test]
+fn serve_ignores_the_app_service_variables_it_hands_out() {
+    let mut host = Host::with_az("0");
+    let stale = credchain_fake_entra::refused_url().expect("a refused port");
+    host.env
+        .push(("IDENTITY_ENDPOINT".to_owned(), format!("{stale}/msi/token")));
+    host.env
+        .push(("IDENTITY_HEADER".to_owned(), "from-an-earlier-serve".to_owned()));
+    let served = Served::start(&host, &[]);
+    let (status, body) = served.get(ARM, Some(&served.header));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(host.az_runs(), 1);
+}
+
 #[test]
 fn a_fresh_secret_per_start() {
     let host = Host::with_az("0");

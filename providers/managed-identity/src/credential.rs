@@ -108,9 +108,10 @@ impl ManagedIdentityCredentialBuilder {
         self
     }
 
-    /// Chain use (`DefaultCredential` sets it): probe IMDS once, without retries and with the
-    /// probe timeout, before the first real request; no answer makes the credential
-    /// unavailable for good, and a 2xx that is not JSON is unavailable too. Default: off.
+    /// Chain use (`DefaultCredential` sets it): for IMDS, probe once, without retries and with
+    /// the probe timeout, before the first real request (no answer makes the credential
+    /// unavailable for good); for every source, a 2xx that is not JSON is unavailable rather than
+    /// a failure, as azure-identity does inside a chain. Default: off.
     #[must_use]
     pub fn probe(mut self, probe: bool) -> Self {
         self.probe = probe;

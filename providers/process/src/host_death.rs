@@ -29,8 +29,11 @@
 //!   killed;
 //! * the parent-death signal follows the *thread* that spawned the child: if that thread exits
 //!   while the CLI still runs, the CLI is killed early (the run then fails). Tokio's worker
-//!   threads live as long as their runtime, so this only affects a runtime driven from a
-//!   short-lived thread.
+//!   threads live as long as their runtime, and `credchain::blocking`'s runtime thread as long
+//!   as the credential. The exception is a request driven by `Handle::block_on` on a
+//!   `spawn_blocking` thread: with single-flight, the CLI is started by whichever caller polls
+//!   first, and if that caller leaves (its deadline) and its pool thread then idles out (about
+//!   10 s), a CLI still running for other callers is killed and they get the failure.
 //!
 //! Other Unix systems get neither mechanism; the group is still killed on timeout and drop.
 

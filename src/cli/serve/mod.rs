@@ -70,7 +70,7 @@ pub(crate) async fn run(args: &ServeArgs) -> ExitStatus {
             return ExitStatus::Usage;
         }
     };
-    let credential = match DefaultCredential::new() {
+    let credential = match DefaultCredential::builder().env(chain_env()).build() {
         Ok(credential) => credential,
         Err(error) => {
             terminal::error(&error);
@@ -113,6 +113,24 @@ pub(crate) async fn run(args: &ServeArgs) -> ExitStatus {
     serve(listener, Arc::new(State { credential, secret })).await
 }
 
+/// The environment serve's own chain reads: the process's, without the App Service managed
+/// identity variables. Those are what serve hands out, so a shell that sourced an earlier serve's
+/// output (or runs next to a live one) would make the chain ask that serve, or a stale port,
+/// instead of the sign-in it should share. Azure Arc and Service Fabric, which also use
+/// `IDENTITY_ENDPOINT`, are kept (they set `IMDS_ENDPOINT` or `IDENTITY_SERVER_THUMBPRINT`).
+fn chain_env() -> credchain::Env {
+    let vars: Vec<(String, std::ffi::OsString)> = std::env::vars_os()
+        .filter_map(|(name, value)| name.into_string().ok().map(|name| (name, value)))
+        .collect();
+    let other_source = vars
+        .iter()
+        .any(|(name, _)| name == "IMDS_ENDPOINT" || name == "IDENTITY_SERVER_THUMBPRINT");
+    credchain::Env::from_os_pairs(
+        vars.into_iter()
+            .filter(|(name, _)| other_source || (name != "IDENTITY_ENDPOINT" && name != "IDENTITY_HEADER")),
+    )
+}
+
 /// Accepts connections until accepting fails; each is served in its own task.
 async fn serve(listener: TcpListener, state: Arc<State>) -> ExitStatus {
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
@@ -146,8 +164,11 @@ async fn serve_connection(stream: tokio::net::TcpStream, peer: SocketAddr, state
         let state = Arc::clone(&state);
         async move { Ok::<_, Infallible>(respond(request, &state).await) }
     });
+    // One request per connection: a connection never holds one of the permits idle between
+    // requests, so clients (with or without the secret) cannot park on all of them.
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
+        .keep_alive(false)
         .header_read_timeout(HEADER_TIMEOUT)
         .max_buf_size(MAX_REQUEST_BYTES)
         .serve_connection(TokioIo::new(stream), service);

@@ -58,8 +58,9 @@ pub(crate) enum Decision {
     },
 }
 
-/// Decides on a request. The secret is checked before the query is even read, so a caller
-/// without it learns nothing but 401/403.
+/// Decides on a request. The method and path are checked first (405, 404), then the secret,
+/// before the query is even read: a caller without the secret learns nothing about the query's
+/// rules or the chain.
 pub(crate) fn decide(request: &RequestParts<'_>, secret: &HeaderSecret) -> Decision {
     let refuse = |status, message: &str| Decision::Refuse(status, message.to_owned());
     if request.method != Method::GET {

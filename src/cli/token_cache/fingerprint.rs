@@ -10,12 +10,15 @@
 //!   (az rewrites its MSAL token cache on every fetch but not this file, so a fetch does not
 //!   change the key.) A file that is not JSON counts by its bytes;
 //! * VS Code's Azure Resources sign-in record (`~/.azure/ms-azuretools.vscode-azureresourcegroups/authRecord.json`),
-//!   by its bytes.
+//!   by its bytes;
+//! * the Azure Developer CLI's configuration (`$AZD_CONFIG_DIR/config.json`, else
+//!   `~/.azd/config.json`), by its bytes: `azd auth login` and `azd auth logout` rewrite it, a token
+//!   fetch does not.
 //!
 //! Files are read with `credchain_core::fs::read_bounded`; a missing file is a value of its own.
 
 use std::ffi::OsString;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 
 use serde_json::Value;
@@ -26,8 +29,9 @@ const MAX_FILE: u64 = 4 * 1024 * 1024;
 /// Bumped when the inputs change, so old entries are never matched.
 const VERSION: &[u8] = b"credchain-token-cache-v1";
 
-/// Everything the key is made of.
-#[derive(Debug, Default)]
+/// Everything the key is made of. `AZURE_*` values may be secrets (`AZURE_CLIENT_SECRET`), so
+/// `Debug` shows names only and the values are wiped when dropped.
+#[derive(Default)]
 pub(crate) struct Inputs {
     pub(super) scopes: Vec<String>,
     pub(super) tenant: Option<String>,
@@ -37,6 +41,31 @@ pub(crate) struct Inputs {
     pub(super) az_profile: Option<Vec<u8>>,
     /// VS Code's sign-in record's bytes, `None` when absent or unreadable.
     pub(super) vscode_record: Option<Vec<u8>>,
+    /// azd's `config.json` bytes, `None` when absent or unreadable.
+    pub(super) azd_config: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Inputs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<_> = self.azure_vars.iter().map(|(name, _)| name).collect();
+        f.debug_struct("Inputs")
+            .field("scopes", &self.scopes)
+            .field("tenant", &self.tenant)
+            .field("azure_vars", &names)
+            .field("az_profile", &self.az_profile.as_ref().map(Vec::len))
+            .field("vscode_record", &self.vscode_record.as_ref().map(Vec::len))
+            .field("azd_config", &self.azd_config.as_ref().map(Vec::len))
+            .finish()
+    }
+}
+
+impl Drop for Inputs {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        for (_, value) in self.azure_vars.drain(..) {
+            value.into_vec().zeroize();
+        }
+    }
 }
 
 impl Inputs {
@@ -61,7 +90,15 @@ impl Inputs {
             azure_vars,
             az_profile: read(az_dir.map(|d| d.join("azureProfile.json"))),
             vscode_record: read(
-                home.map(|h| h.join(".azure/ms-azuretools.vscode-azureresourcegroups/authRecord.json")),
+                home.as_ref()
+                    .map(|h| h.join(".azure/ms-azuretools.vscode-azureresourcegroups/authRecord.json")),
+            ),
+            azd_config: read(
+                std::env::var_os("AZD_CONFIG_DIR")
+                    .filter(|d| !d.is_empty())
+                    .map(PathBuf::from)
+                    .or_else(|| home.map(|h| h.join(".azd")))
+                    .map(|d| d.join("config.json")),
             ),
         }
     }
@@ -89,6 +126,7 @@ impl Inputs {
             None => field(b"\0no az profile"),
         }
         field(self.vscode_record.as_deref().unwrap_or(b"\0no vscode record"));
+        field(self.azd_config.as_deref().unwrap_or(b"\0no azd config"));
         hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 }
@@ -156,7 +194,21 @@ mod tests {
             azure_vars: vec![("AZURE_CONFIG_DIR".into(), "/cfg".into())],
             az_profile: Some(profile("ada@contoso.com", "sub-a")),
             vscode_record: None,
+            azd_config: None,
         }
+    }
+
+    #[test]
+    fn debug_shows_variable_names_but_never_values() {
+        let mut inputs = base();
+        inputs
+            .azure_vars
+            .push(("AZURE_CLIENT_SECRET".into(), "s3cr3t-value".into()));
+        let shown = format!("{inputs:?}");
+        assert!(
+            shown.contains("AZURE_CLIENT_SECRET") && !shown.contains("s3cr3t-value"),
+            "{shown}"
+        );
     }
 
     #[test]
@@ -177,7 +229,7 @@ mod tests {
     #[test]
     fn every_input_changes_the_key() {
         let reference = base().fingerprint();
-        let changes: [fn(&mut Inputs); 10] = [
+        let changes: [fn(&mut Inputs); 12] = [
             (|i| i.scopes = vec!["api://x/.default".to_owned()]),
             (|i| i.tenant = Some("contoso".to_owned())),
             (|i| {
@@ -191,6 +243,12 @@ mod tests {
             (|i| i.az_profile = Some(br#"{"subscriptions": []}"#.to_vec())),
             (|i| i.az_profile = Some(b"not json".to_vec())),
             (|i| i.vscode_record = Some(b"{}".to_vec())),
+            (|i| {
+                i.azd_config = Some(br#"{"auth":{"account":{"currentUser":{"homeAccountId":"a"}}}}"#.to_vec())
+            }),
+            (|i| {
+                i.azd_config = Some(br#"{"auth":{"account":{"currentUser":{"homeAccountId":"b"}}}}"#.to_vec())
+            }),
         ];
         for (n, change) in changes.iter().enumerate() {
             let mut inputs = base();

@@ -25,6 +25,10 @@ pub(crate) use fingerprint::Inputs;
 /// A cached token is served only while it has this long to live (azure-identity refreshes
 /// tokens 5 minutes before they expire).
 const MIN_REMAINING_SECS: i64 = 300;
+/// How long a run waits for another run's fetch (the lock) before it fetches without the cache:
+/// longer than any provider's default time limit, so a live fetch is waited for, but a stopped
+/// holder (Ctrl-Z, a debugger) cannot hang every later run.
+pub(crate) const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 /// The largest entry file read.
 const MAX_ENTRY: u64 = 64 * 1024;
 
@@ -80,24 +84,31 @@ impl TokenCacheDir {
             .filter(|e| e.fingerprint == fingerprint && e.expires_on.saturating_sub(now) > MIN_REMAINING_SECS)
     }
 
-    /// Waits for the cache's lock (other processes fetching hold it).
-    pub(crate) async fn lock(&self) -> Result<CacheLock, String> {
+    /// Waits at most `wait` for the cache's lock (other processes fetching hold it); `Ok(None)`
+    /// when it is still held then.
+    pub(crate) async fn lock(&self, wait: std::time::Duration) -> Result<Option<CacheLock>, String> {
         let path = self.dir.join("lock");
-        let waited = tokio::task::spawn_blocking(move || {
-            let file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .mode(0o600)
-                .open(&path)
-                .map_err(|e| format!("cannot open the token cache lock `{}`: {e}", path.display()))?;
-            file.lock()
-                .map_err(|e| format!("cannot lock the token cache `{}`: {e}", path.display()))?;
-            Ok(CacheLock(file))
-        })
-        .await;
-        waited.unwrap_or_else(|e| Err(format!("waiting for the token cache lock failed: {e}")))
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| format!("cannot open the token cache lock `{}`: {e}", path.display()))?;
+        let give_up = tokio::time::Instant::now() + wait;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Some(CacheLock(file))),
+                Err(std::fs::TryLockError::WouldBlock) if tokio::time::Instant::now() < give_up => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(format!("cannot lock the token cache `{}`: {e}", path.display()));
+                }
+            }
+        }
     }
 
     /// Stores `token` under `fingerprint` (0600, atomically), and removes entries that are
@@ -195,6 +206,30 @@ mod tests {
     }
 
     const NOW: i64 = 1_800_000_000;
+
+    /// A run waits a bounded time for another run's lock, then goes on without it.
+    #[tokio::test]
+    async fn a_held_lock_is_waited_for_only_so_long() {
+        let (_root, cache) = cache();
+        let held = cache
+            .lock(std::time::Duration::ZERO)
+            .await
+            .expect("lock")
+            .expect("free at first");
+        let waited = cache
+            .lock(std::time::Duration::from_millis(50))
+            .await
+            .expect("lock");
+        assert!(waited.is_none(), "another holder: give up after the wait");
+        drop(held);
+        assert!(
+            cache
+                .lock(std::time::Duration::ZERO)
+                .await
+                .expect("lock")
+                .is_some()
+        );
+    }
 
     #[test]
     fn round_trip_and_expiry_margin() {
