@@ -22,7 +22,7 @@ use regex_lite::Regex;
 
 use crate::credential::NAME;
 use crate::parse::{UnexpectedOutput, bounded, sanitize};
-use credchain_process::{Finished, Found, NotFound, RunError, STDOUT_LIMIT};
+use credchain_process::{CliName, Finished, Found, NotFound, RunError, STDOUT_LIMIT};
 
 /// Longest summary of stderr put in a message, in characters.
 pub(crate) const SUMMARY_CHARS: usize = 800;
@@ -125,34 +125,16 @@ pub(crate) fn summarize(stderr: &str) -> String {
 pub(crate) const INSTALL_HINT: &str = "install it (https://aka.ms/azure-cli) or set its location with \
      `AzureCliCredentialBuilder::az_path`";
 
+/// How messages name the tool.
+const CLI: CliName<'static> = CliName {
+    product: "Azure CLI",
+    command: "az",
+    path_option: "AzureCliCredentialBuilder::az_path",
+    install_url: "https://aka.ms/azure-cli",
+};
+
 pub(crate) fn not_found_error(e: NotFound) -> Error {
-    match e {
-        NotFound::Explicit(path) => Error::unavailable(
-            NAME,
-            format!(
-                "Azure CLI not found at `{}` (set with `az_path`); check the path, or {INSTALL_HINT}",
-                path.display()
-            ),
-        ),
-        NotFound::Searched(dirs) => {
-            let dirs: Vec<String> = dirs.iter().map(|d| format!("`{}`", d.display())).collect();
-            Error::unavailable(
-                NAME,
-                format!(
-                    "Azure CLI not found on path (searched `PATH` and {}); {INSTALL_HINT}",
-                    dirs.join(", ")
-                ),
-            )
-        }
-        NotFound::Untrusted { path, reason } => Error::unavailable(
-            NAME,
-            format!(
-                "refusing to run the Azure CLI found at `{}`: {reason}. Fix that, put a trusted `az` \
-                 on `PATH`, or set `AzureCliCredentialBuilder::az_path`",
-                path.display()
-            ),
-        ),
-    }
+    Error::unavailable(NAME, e.message(CLI))
 }
 
 pub(crate) fn run_error(

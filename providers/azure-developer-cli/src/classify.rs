@@ -17,7 +17,7 @@ use std::process::ExitStatus;
 use std::time::Duration;
 
 use credchain_core::{AccessToken, Error};
-use credchain_process::{Found, NotFound, RunError, STDOUT_LIMIT};
+use credchain_process::{CliName, Found, NotFound, RunError, STDOUT_LIMIT};
 
 use crate::credential::NAME;
 use crate::output;
@@ -26,6 +26,14 @@ use crate::stderr::summarize;
 /// How to get azd, appended to every "not found" message.
 pub(crate) const INSTALL_HINT: &str = "install it (https://aka.ms/azd-install) or set its location with \
      `AzureDeveloperCliCredentialBuilder::azd_path`";
+
+/// How messages name the tool.
+const CLI: CliName<'static> = CliName {
+    product: "Azure Developer CLI",
+    command: "azd",
+    path_option: "AzureDeveloperCliCredentialBuilder::azd_path",
+    install_url: "https://aka.ms/azd-install",
+};
 
 /// The first azd that accepts `--claims`.
 pub(crate) const CLAIMS_VERSION: &str = "1.18.1";
@@ -98,33 +106,7 @@ fn exit_description(status: ExitStatus) -> String {
 
 /// The error when azd could not be found.
 pub(crate) fn not_found(e: NotFound) -> Error {
-    match e {
-        NotFound::Explicit(path) => Error::unavailable(
-            NAME,
-            format!(
-                "Azure Developer CLI not found at `{}` (set with `azd_path`); check the path, or {INSTALL_HINT}",
-                path.display()
-            ),
-        ),
-        NotFound::Searched(dirs) => {
-            let dirs: Vec<String> = dirs.iter().map(|d| format!("`{}`", d.display())).collect();
-            Error::unavailable(
-                NAME,
-                format!(
-                    "Azure Developer CLI not found on path (searched `PATH` and {}); {INSTALL_HINT}",
-                    dirs.join(", ")
-                ),
-            )
-        }
-        NotFound::Untrusted { path, reason } => Error::unavailable(
-            NAME,
-            format!(
-                "refusing to run the Azure Developer CLI found at `{}`: {reason}. Fix that, put a \
-                 trusted `azd` on `PATH`, or set `AzureDeveloperCliCredentialBuilder::azd_path`",
-                path.display()
-            ),
-        ),
-    }
+    Error::unavailable(NAME, e.message(CLI))
 }
 
 /// Whose limit a run hit: the credential's `process_timeout` or the request's deadline.

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use credchain_core::Env;
 
-pub use locate::{Found, NotFound, check_trusted, locate};
+pub use locate::{CliName, Found, NotFound, check_trusted, locate};
 pub use run::{Finished, Invocation, PIPE_GRACE, RunError, STDERR_LIMIT, STDOUT_LIMIT, run};
 
 /// The working directory a CLI runs in unless told otherwise: `/bin` on Unix, `%SYSTEMROOT%` on

@@ -64,6 +64,52 @@ pub enum NotFound {
     },
 }
 
+/// How a developer CLI is named in messages about finding it.
+#[derive(Clone, Copy, Debug)]
+pub struct CliName<'a> {
+    /// For people: `Azure CLI`.
+    pub product: &'a str,
+    /// The command: `az`.
+    pub command: &'a str,
+    /// The builder option that sets its path: `AzureCliCredentialBuilder::az_path`.
+    pub path_option: &'a str,
+    /// Where to get it: `https://aka.ms/azure-cli`.
+    pub install_url: &'a str,
+}
+
+impl NotFound {
+    /// The message for people: what was looked at and what to do, e.g. "Azure CLI not found on
+    /// path (searched `PATH` and `/usr/bin`); install it (…) or set its location with …".
+    pub fn message(&self, cli: CliName<'_>) -> String {
+        let CliName {
+            product,
+            command,
+            path_option,
+            install_url,
+        } = cli;
+        let install = format!("install it ({install_url}) or set its location with `{path_option}`");
+        match self {
+            NotFound::Explicit(path) => format!(
+                "{product} not found at `{}` (set with `{}`); check the path, or {install}",
+                path.display(),
+                path_option.rsplit("::").next().unwrap_or(path_option)
+            ),
+            NotFound::Searched(dirs) => {
+                let dirs: Vec<String> = dirs.iter().map(|d| format!("`{}`", d.display())).collect();
+                format!(
+                    "{product} not found on path (searched `PATH` and {}); {install}",
+                    dirs.join(", ")
+                )
+            }
+            NotFound::Untrusted { path, reason } => format!(
+                "refusing to run the {product} found at `{}`: {reason}. Fix that, put a trusted \
+                 `{command}` on `PATH`, or set `{path_option}`",
+                path.display()
+            ),
+        }
+    }
+}
+
 /// Finds a program called one of `names` (tried in order in each directory): `explicit` if
 /// given, else on `env`'s `PATH`, else in `install_dirs` (checked with [`check_trusted`] on
 /// Unix). `safe_dir` resolves relative `PATH` entries.
