@@ -21,8 +21,8 @@ use credchain_core::Error;
 use regex_lite::Regex;
 
 use crate::credential::NAME;
-use crate::parse::{UnexpectedOutput, bounded, sanitize};
-use credchain_process::{CliName, Finished, Found, NotFound, RunError, STDOUT_LIMIT};
+use crate::parse::{UnexpectedOutput, sanitize};
+use credchain_process::{CliName, Finished, Found, NotFound, RunError, STDOUT_LIMIT, bounded};
 
 /// Longest summary of stderr put in a message, in characters.
 pub(crate) const SUMMARY_CHARS: usize = 800;

@@ -20,6 +20,8 @@
 
 use std::sync::LazyLock;
 
+use credchain_process::bounded;
+
 use regex_lite::Regex;
 use serde_json::{Map, Value};
 
@@ -129,14 +131,6 @@ pub(crate) fn redact(text: &str) -> String {
             escaped
         })
         .collect()
-}
-
-/// `text` cut to at most `max` characters, with `…` when cut.
-pub(crate) fn bounded(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
 }
 
 #[cfg(test)]

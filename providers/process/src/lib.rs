@@ -31,6 +31,20 @@ use std::time::{Duration, Instant};
 use credchain_core::Env;
 
 pub use locate::{CliName, Found, NotFound, check_trusted, locate};
+
+/// `text` cut to at most `max` characters, with `…` when cut: how a CLI's output is quoted in
+/// a message without letting a flood through.
+///
+/// ```
+/// assert_eq!(credchain_process::bounded("héllo", 2), "hé…");
+/// assert_eq!(credchain_process::bounded("hé", 2), "hé");
+/// ```
+pub fn bounded(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
 pub use run::{Finished, Invocation, PIPE_GRACE, RunError, STDERR_LIMIT, STDOUT_LIMIT, run};
 
 /// The working directory a CLI runs in unless told otherwise: `/bin` on Unix, `%SYSTEMROOT%` on
