@@ -14,7 +14,7 @@ use crate::classify::{claims_challenge, failed_run, not_found_error, run_error, 
 use crate::install::find_az;
 use crate::parse::parse_token;
 use crate::timezone::local_time_zone;
-use credchain_process::{Finished, Invocation, deadline_after, default_working_dir, run};
+use credchain_process::{Finished, Invocation, default_working_dir, run};
 
 /// The provider name used in errors and tracing.
 pub const NAME: &str = "AzureCliCredential";
@@ -176,15 +176,15 @@ fn build_args(scope: &str, tenant: Option<&str>, config: &Config) -> Vec<String>
     args
 }
 
-/// When `az` must be stopped, and whether that is the caller's deadline (`true`) rather than
-/// `process_timeout`: the sooner of the two, except that a request's deadline replaces the
-/// *default* `process_timeout` even when it is later.
+/// When `az` must be stopped, and whether that is the caller's deadline (`true`): the shared
+/// rule, [`credchain_process::run_deadline`].
 fn run_deadline(config: &Config, started: Instant, requested: Option<Instant>) -> (Instant, bool) {
-    let own = deadline_after(started, config.process_timeout);
-    match requested {
-        Some(d) if d < own || !config.process_timeout_configured => (d, true),
-        _ => (own, false),
-    }
+    credchain_process::run_deadline(
+        started,
+        config.process_timeout,
+        config.process_timeout_configured,
+        requested,
+    )
 }
 
 pub(crate) fn safe_working_dir(config: &Config) -> Result<PathBuf, Error> {

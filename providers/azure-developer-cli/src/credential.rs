@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use credchain_core::{AccessToken, Env, Error, TokenCredential, TokenRequestOptions, validate};
-use credchain_process::{Invocation, deadline_after, default_working_dir, run};
+use credchain_process::{Invocation, default_working_dir, run};
 
 use crate::builder::{AzureDeveloperCliCredentialBuilder, not_a_flag};
 use crate::classify::{Limit, finished, not_found, run_error};
@@ -165,15 +165,21 @@ fn build_args(scopes: &[&str], tenant: Option<&str>, claims: Option<&str>) -> Ve
     args
 }
 
-/// When `azd` must be stopped and whose limit that is: the sooner of the request's deadline and
-/// `process_timeout`, except that a request's deadline replaces the *default* `process_timeout`
-/// even when it is later (the same rule as the Azure CLI provider).
+/// When `azd` must be stopped and whose limit that is: the shared rule,
+/// [`credchain_process::run_deadline`].
 fn run_deadline(config: &Config, started: Instant, requested: Option<Instant>) -> (Instant, Limit) {
-    let own = deadline_after(started, config.process_timeout);
-    match requested {
-        Some(d) if d < own || !config.process_timeout_configured => (d, Limit::CallerDeadline),
-        _ => (own, Limit::ProcessTimeout(config.process_timeout)),
-    }
+    let (deadline, callers) = credchain_process::run_deadline(
+        started,
+        config.process_timeout,
+        config.process_timeout_configured,
+        requested,
+    );
+    let limit = if callers {
+        Limit::CallerDeadline
+    } else {
+        Limit::ProcessTimeout(config.process_timeout)
+    };
+    (deadline, limit)
 }
 
 pub(crate) fn safe_working_dir(config: &Config) -> Result<PathBuf, Error> {

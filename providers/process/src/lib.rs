@@ -58,6 +58,32 @@ pub fn default_working_dir(env: &Env) -> Option<PathBuf> {
     }
 }
 
+/// When a CLI run that `started` must be stopped, and whether that is the caller's deadline
+/// (`true`) rather than the credential's `process_timeout`: the sooner of the two, except that a
+/// request's deadline replaces a `process_timeout` that was not `configured` (the default) even
+/// when it is later, so `credchain doctor --timeout 30` gives the CLI 30 s.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// let now = Instant::now();
+/// let later = now + Duration::from_secs(30);
+/// let default = Duration::from_secs(10);
+/// assert_eq!(credchain_process::run_deadline(now, default, false, Some(later)), (later, true));
+/// assert_eq!(credchain_process::run_deadline(now, default, true, Some(later)), (now + default, false));
+/// ```
+pub fn run_deadline(
+    started: Instant,
+    process_timeout: Duration,
+    configured: bool,
+    requested: Option<Instant>,
+) -> (Instant, bool) {
+    let own = deadline_after(started, process_timeout);
+    match requested {
+        Some(deadline) if deadline < own || !configured => (deadline, true),
+        _ => (own, false),
+    }
+}
+
 /// `start + timeout` without the panic `Instant + Duration` has on overflow: a timeout too large
 /// to represent (such as `Duration::MAX`) means "no limit of our own", capped at 30 years.
 pub fn deadline_after(start: Instant, timeout: Duration) -> Instant {
